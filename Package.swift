@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+// swift-hrm: the Hierarchical Reasoning Model (arXiv:2506.21734) as a Swift package.
+// See DESIGN.md for the layering; each module imports only those below it.
+import PackageDescription
+
+// Language mode 5: the engine shares reference-typed tensors with its own parallel loops on
+// purpose (each loop writes disjoint ranges), which strict Swift 6 concurrency checking cannot
+// see. Everything else about Swift 6 applies.
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "swift-hrm",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hrm", targets: ["HRMCommand"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "HRM", targets: ["HRM"]),
+        .library(name: "Puzzles", targets: ["Puzzles"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // cblas.h from OpenBLAS on Linux (pkg-config "openblas"); Accelerate on Apple platforms.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+        ),
+        .target(
+            name: "Tensors",
+            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings,
+            linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]
+        ),
+        .target(name: "Layers", dependencies: ["Tensors"], exclude: ["README.md"],
+                swiftSettings: swiftSettings),
+        .target(name: "Puzzles", exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "HRM", dependencies: ["Layers", "Tensors"], exclude: ["README.md"],
+                swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "HRMCommand",
+            dependencies: [
+                "HRM", "Layers", "Tensors", "Puzzles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "TestSupport", dependencies: ["Tensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "HRMTests", dependencies: ["HRM"], swiftSettings: swiftSettings),
+        .testTarget(name: "PuzzlesTests", dependencies: ["Puzzles"], swiftSettings: swiftSettings),
+        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand"],
+                    swiftSettings: swiftSettings),
+    ]
+)
