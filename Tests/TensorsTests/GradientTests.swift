@@ -20,6 +20,24 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
         self.function = function
         self.check = check
     }
+
+    /// A case with fixed inputs (for ops with kinks: inputs kept farther than the finite
+    /// difference step from them).
+    init(_ name: String, fixed: [([Float], [Int])], _ function: @escaping @Sendable ([Tensor]) -> Tensor) {
+        self.name = name
+        self.inputs = { fixed.map { Tensor($0.0, shape: $0.1) } }
+        self.function = function
+    }
+}
+
+/// `count` values spread over ±[0.1, 1] in a scrambled order: no two within 0.05 of each other
+/// and none near zero, so |x|, max and comparisons have no kink within the finite-difference step.
+func separated(_ count: Int) -> [Float] {
+    var rng = RandomGenerator(seed: UInt64(count))
+    return Array(0..<count).shuffled(using: &rng).map { k in
+        let v = 0.1 + 0.9 * Float(k) / Float(max(count - 1, 1))
+        return k % 2 == 0 ? v : -v
+    }
 }
 
 /// Rotary tables for `n` positions and head width `d`, built as the reference builds them.
@@ -49,7 +67,9 @@ extension GradientCase {
         GradientCase("divide", [[3, 4], [3, 4]], range: 0.5...2) { $0[0] / $0[1] },
         GradientCase("divide broadcast", [[3, 4], [1, 4]], range: 0.5...2) { $0[0] / $0[1] },
         GradientCase("atan2", [[3, 4], [3, 4]]) { atan2($0[0], $0[1]) },
-        GradientCase("maximum", [[6, 5], [6, 5]]) { maximum($0[0], $0[1]) },
+        GradientCase("maximum", fixed: [(separated(30), [6, 5]), (separated(30).map { -$0 * 0.9 }, [6, 5])]) {
+            maximum($0[0], $0[1])
+        },
         // Scalar forms and unary.
         GradientCase("affine", [[4, 3]]) { affine($0[0], scale: -1.5, shift: 0.25) },
         GradientCase("scalar divide and subtract", [[4, 3]]) { 2 - $0[0] / 3 },
@@ -61,12 +81,12 @@ extension GradientCase {
         GradientCase("sigmoid", [[4, 5]], range: -3...3) { $0[0].sigmoid() },
         GradientCase("silu", [[4, 5]], range: -3...3) { $0[0].silu() },
         GradientCase("square", [[4, 5]]) { $0[0].square() },
-        GradientCase("abs", [[4, 5]]) { $0[0].abs() },
-        GradientCase("select", [[4, 5], [4, 5], [4, 5]]) {
-            select(greater($0[2], Tensor(scalar: 0)), $0[0], $0[1])
+        GradientCase("abs", fixed: [(separated(20), [4, 5])]) { $0[0].abs() },
+        GradientCase("select", [[4, 5], [4, 5]]) {
+            select(greater(Tensor(separated(20), shape: [4, 5]), Tensor(scalar: 0)), $0[0], $0[1])
         },
-        GradientCase("select broadcast", [[3, 1, 1], [4], [3, 2, 4]]) { xs in
-            select(greater(xs[0], Tensor(scalar: 0)), xs[1], xs[2])
+        GradientCase("select broadcast", [[4], [3, 2, 4]]) { xs in
+            select(Tensor([1, 0, 1], shape: [3, 1, 1]), xs[0], xs[1])
         },
         // Reductions.
         GradientCase("sum axis 1", [[3, 4, 5]]) { $0[0].sum(axis: 1) },
@@ -74,7 +94,7 @@ extension GradientCase {
         GradientCase("sum all", [[3, 4]]) { $0[0].sum() },
         GradientCase("mean axis 0", [[3, 4]]) { $0[0].mean(axis: 0) },
         GradientCase("mean all", [[3, 4]]) { $0[0].mean() },
-        GradientCase("max axis", [[3, 7]]) { $0[0].max(axis: 1) },
+        GradientCase("max axis", fixed: [(separated(21), [3, 7])]) { $0[0].max(axis: 1) },
         // Movement.
         GradientCase("reshaped", [[3, 4]]) { $0[0].reshaped([2, 6]) * $0[0].reshaped([2, 6]) },
         GradientCase("permuted", [[2, 3, 4]]) { $0[0].permuted([2, 0, 1]) },

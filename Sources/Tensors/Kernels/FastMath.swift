@@ -4,7 +4,7 @@
 ///
 /// A degree-6 polynomial for 2^f on f in [-0.5, 0.5] times 2^n built from the exponent bits; the
 /// rounding uses the 1.5·2^23 trick, so the loop vectorises without library calls.
-@inline(__always)
+@inlinable @inline(__always)
 public func fastExp(_ x0: Float) -> Float {
     let x = x0 < -87 ? -87 : (x0 > 88 ? 88 : x0)
     let t = x * 1.442_695_040_888_963_4
@@ -22,5 +22,5 @@ public func fastExp(_ x0: Float) -> Float {
 }
 
 /// The logistic function 1 / (1 + e^-x), via `fastExp`.
-@inline(__always)
+@inlinable @inline(__always)
 public func fastSigmoid(_ x: Float) -> Float { 1 / (1 + fastExp(-x)) }

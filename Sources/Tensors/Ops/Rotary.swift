@@ -29,16 +29,26 @@ func rotaryKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                   _ cos: UnsafePointer<Float>, _ sin: UnsafePointer<Float>,
                   b: Int, n: Int, h: Int, d: Int, sign: Float) {
     let half = d / 2
+    let vectorEnd = half - half % 16
     Parallel.forEach(b * n, cost: h * d * 2) { range in
         for bp in range {
             let p = bp % n
             let c = cos + p * d, s = sin + p * d
             for head in 0..<h {
                 let xv = x + (bp * h + head) * d, yv = y + (bp * h + head) * d
-                for i in 0..<half {
+                var i = 0
+                while i < vectorEnd {
+                    let x1 = load16(xv + i), x2 = load16(xv + i + half)
+                    let s1 = load16(s + i) * sign, s2 = load16(s + i + half) * sign
+                    store16(x1 * load16(c + i) - x2 * s1, yv + i)
+                    store16(x2 * load16(c + i + half) + x1 * s2, yv + i + half)
+                    i += 16
+                }
+                while i < half {
                     let x1 = xv[i], x2 = xv[i + half]
                     yv[i] = x1 * c[i] - x2 * (sign * s[i])
                     yv[i + half] = x2 * c[i + half] + x1 * (sign * s[i + half])
+                    i += 1
                 }
             }
         }

@@ -2,26 +2,15 @@ import Foundation
 
 /// Softmax and log-softmax along the last axis, fused (one pass per row; polynomial exp).
 
-/// Writes softmax of each `n`-wide row of `x` into `y` (may alias).
+/// Writes the softmax of the `n` floats at `x` into `y` (which may be `x` itself).
+///
+/// Separate simple passes (max, exp, sum, scale): each is a loop the compiler vectorises.
 @inline(__always)
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    var m = -Float.infinity
-    for i in 0..<n { m = x[i] > m ? x[i] : m }
-    var sum: Float = 0
-    var acc = SIMD16<Float>()
-    var i = 0
-    while i + 16 <= n {
-        for l in 0..<16 {
-            let e = fastExp(x[i + l] - m)
-            y[i + l] = e
-            acc[l] += e
-        }
-        i += 16
-    }
-    sum = acc.sum()
-    while i < n { let e = fastExp(x[i] - m); y[i] = e; sum += e; i += 1 }
-    let inv = 1 / sum
-    for j in 0..<n { y[j] *= inv }
+    let m = rowMax(x, n)
+    for i in 0..<n { y[i] = fastExp(x[i] - m) }
+    let inv = 1 / rowSum(y, n)
+    for i in 0..<n { y[i] *= inv }
 }
 
 /// The softmax of `x` along its last axis.
@@ -61,11 +50,9 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
     Parallel.forEach(rows, cost: n * 4) { range in
         for r in range {
             let xr = px + r * n, yr = py + r * n
-            var m = -Float.infinity
-            for i in 0..<n { m = xr[i] > m ? xr[i] : m }
-            var s: Float = 0
-            for i in 0..<n { s += fastExp(xr[i] - m) }
-            let shift = m + Float(Foundation.log(Double(s)))
+            let m = rowMax(xr, n)
+            for i in 0..<n { yr[i] = fastExp(xr[i] - m) }  // scratch: a reduction over exp
+            let shift = m + Float(Foundation.log(Double(rowSum(yr, n))))  // would not vectorise
             for i in 0..<n { yr[i] = xr[i] - shift }
         }
     }
@@ -75,8 +62,7 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
         Parallel.forEach(rows, cost: n * 4) { range in
             for r in range {
                 let yr = py + r * n, gr = pg + r * n, dr = pd + r * n
-                var s: Float = 0
-                for i in 0..<n { s += gr[i] }
+                let s = rowSum(gr, n)
                 for i in 0..<n { dr[i] = gr[i] - fastExp(yr[i]) * s }
             }
         }

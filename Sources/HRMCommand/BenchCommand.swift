@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import Layers
+import Tensors
+
+/// `hrm bench …`: benchmarks that print numbers (never tests; the machine is noisy).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the engine's speed.",
+        subcommands: [KernelsCommand.self],
+        defaultSubcommand: KernelsCommand.self
+    )
+}
+
+/// `hrm bench kernels`: each kernel at HRM's shapes beside raw BLAS and memcpy.
+struct KernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Time the engine's kernels at HRM's shapes against raw cblas_sgemm and memcpy.",
+        discussion: """
+            For each batch size (82 positions, hidden 512, 8 heads of 64, SwiGLU 1536): every \
+            HRM matrix product through the engine and as one raw cblas_sgemm, the streaming \
+            kernels against memcpy bandwidth, and attention's forward+backward as a share of a \
+            whole transformer block's. Medians of several samples after a warm-up.
+
+            Example:
+              hrm bench kernels --batch 64 --samples 9 --json > kernels.jsonl
+            """
+    )
+
+    @Option(help: "Comma-separated batch sizes (each × 82 positions).")
+    var batch: String = "8,64"
+
+    @Option(help: "Timed samples per kernel; the median is reported.")
+    var samples: Int = 7
+
+    @Flag(help: "Print one JSON object per line instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard let sizes = parseBatchSizes(batch), !sizes.isEmpty else {
+            throw ValidationError("--batch must be positive whole numbers separated by commas, e.g. 8,64; got '\(batch)'.")
+        }
+        _ = sizes
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1; got \(samples).") }
+    }
+
+    func run() throws {
+        var bench = KernelBenchmark()
+        bench.batchSizes = parseBatchSizes(batch) ?? [8, 64]
+        bench.samples = samples
+        if !json {
+            print("threads: \(Parallel.threadCount)   (median of \(samples) samples)")
+            print(pad("kernel", 44) + pad("shape", 34) + pad("time", 12) + pad("rate", 16) + "vs baseline")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var results: [BenchmarkResult] = []
+        bench.run { r in
+            results.append(r)
+            if json {
+                if let data = try? encoder.encode(r), let line = String(data: data, encoding: .utf8) {
+                    print(line)
+                }
+            } else {
+                print(formatRow(r))
+            }
+            fflush(stdout)
+        }
+        guard let summary = KernelBenchmarkSummary(results: results) else { return }
+        if json {
+            if let data = try? encoder.encode(summary), let line = String(data: data, encoding: .utf8) {
+                print(line)
+            }
+        } else {
+            print("")
+            print(String(format: "matmul / raw cblas_sgemm: median %.0f%%, lowest %.0f%%   (target ≥ 95%%)",
+                         summary.matmulRatioMedian * 100, summary.matmulRatioMinimum * 100))
+            print(String(format: "streaming kernels / memcpy: lowest %.0f%% (%@)   (target ≥ 50%%)",
+                         summary.streamingRatioMinimum * 100, summary.streamingSlowest))
+            print(String(format: "attention forward+backward: %.1f%% of a block's time   (target < 10%%)",
+                         summary.attentionShare * 100))
+        }
+    }
+}
+
+func parseBatchSizes(_ text: String) -> [Int]? {
+    let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard parts.allSatisfy({ $0 != nil && $0! > 0 }) else { return nil }
+    return parts.map { $0! }
+}
+
+private func pad(_ s: String, _ n: Int) -> String {
+    s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count)
+}
+
+private func formatRow(_ r: BenchmarkResult) -> String {
+    let t = r.seconds >= 1e-3 ? String(format: "%.3f ms", r.seconds * 1e3) : String(format: "%.1f µs", r.seconds * 1e6)
+    var rate = ""
+    if let g = r.gflops { rate = String(format: "%.1f GFLOP/s", g) }
+    if let g = r.gbps { rate = String(format: "%.1f GB/s", g) }
+    var versus = ""
+    if let ratio = r.ratio, let base = r.baseline {
+        versus = base.hasPrefix("transformer")
+            ? String(format: "%.1f%% of block time", ratio * 100)
+            : String(format: "%.0f%% of %@", ratio * 100, base)
+    }
+    return pad(r.name, 44) + pad(r.shape, 34) + pad(t, 12) + pad(rate, 16) + versus
+}
