@@ -1,0 +1,114 @@
+import Foundation
+import Layers
+import Tensors
+
+/// The state HRM carries from one ACT step to the next (spec §7.1).
+public struct ACTCarry {
+    /// `[B, N, D]` each, detached.
+    public var zHigh: Tensor
+    public var zLow: Tensor
+    /// Segments run so far by each sequence.
+    public var steps: [Int32]
+    /// Whether each sequence has halted (and so takes fresh data at the next step).
+    public var halted: [Bool]
+    /// The data each slot is working on.
+    public var current: PuzzleBatch
+}
+
+/// What one ACT step returns.
+public struct ACTStepOutput {
+    /// `[B, S, V]`, recorded when training.
+    public var logits: Tensor
+    /// `[B]` each, recorded when training.
+    public var qHalt: Tensor
+    public var qContinue: Tensor
+    /// The bootstrapped Q-continue target `[B]` (training with `halt_max_steps > 1` only).
+    public var targetQContinue: [Float]?
+}
+
+/// The ACT wrapper (reference `HierarchicalReasoningModel_ACTV1`, spec §7): resets halted
+/// sequences with fresh data, runs one segment, and decides who halts.
+///
+/// Training: a sequence halts at `halt_max_steps`, or earlier when `q_halt > q_continue` and it
+/// has run at least `min_steps` (0, or with probability ε a fresh uniform draw from
+/// 2…`halt_max_steps`, redrawn at every step); the Q-continue target comes from one extra
+/// unrecorded segment. Evaluation: every sequence runs exactly `halt_max_steps` segments.
+public final class AdaptiveComputation {
+    public let model: HierarchicalReasoningModel
+    public var isTraining: Bool
+
+    public init(model: HierarchicalReasoningModel, isTraining: Bool = true) {
+        self.model = model
+        self.isTraining = isTraining
+    }
+
+    /// A carry in which every slot is halted, so the first step loads `batch` everywhere.
+    public func initialCarry(batch: PuzzleBatch) -> ACTCarry {
+        let z = model.initialStates(batchSize: batch.batchSize)
+        return ACTCarry(zHigh: z.high, zLow: z.low,
+                        steps: Array(repeating: 0, count: batch.batchSize),
+                        halted: Array(repeating: true, count: batch.batchSize), current: batch)
+    }
+
+    /// One ACT step (spec §7.2); updates `carry` in place.
+    public func step<G: RandomNumberGenerator>(_ carry: inout ACTCarry, batch: PuzzleBatch,
+                                               using generator: inout G) -> ACTStepOutput {
+        let c = model.configuration
+        let b = batch.batchSize, s = c.sequenceLength
+        precondition(carry.halted.count == b, "carry has \(carry.halted.count) slots, batch has \(b)")
+        precondition(batch.inputs.count == b * s, "batch rows must have \(s) tokens")
+
+        // Reset halted slots: initial states, zero steps, fresh data.
+        let rowSize = c.positionCount * c.hiddenSize
+        let zH = carry.zHigh.copy(), zL = carry.zLow.copy()
+        for row in 0..<b where carry.halted[row] {
+            for i in 0..<c.positionCount {
+                (zH.pointer + row * rowSize + i * c.hiddenSize).update(from: model.highInit.pointer, count: c.hiddenSize)
+                (zL.pointer + row * rowSize + i * c.hiddenSize).update(from: model.lowInit.pointer, count: c.hiddenSize)
+            }
+            carry.steps[row] = 0
+            carry.current.inputs.replaceSubrange(row * s..<(row + 1) * s, with: batch.inputs[row * s..<(row + 1) * s])
+            carry.current.labels.replaceSubrange(row * s..<(row + 1) * s, with: batch.labels[row * s..<(row + 1) * s])
+            carry.current.puzzleIdentifiers[row] = batch.puzzleIdentifiers[row]
+        }
+
+        let out = model.segment(zHigh: zH, zLow: zL, inputs: carry.current.inputs,
+                                puzzleIdentifiers: carry.current.puzzleIdentifiers)
+        carry.zHigh = out.zHigh
+        carry.zLow = out.zLow
+
+        // Halting decisions (no gradients involved).
+        var target: [Float]? = nil
+        let maxSteps = Int32(c.haltMaxSteps)
+        let qHalt = out.qHalt.scalars, qContinue = out.qContinue.scalars
+        var last = [Bool](repeating: false, count: b)
+        for row in 0..<b {
+            carry.steps[row] += 1
+            last[row] = carry.steps[row] >= maxSteps
+            carry.halted[row] = last[row]
+        }
+        if isTraining && c.haltMaxSteps > 1 {
+            let explore = (0..<b).map { _ in
+                Float(generator.next() >> 40) * 0x1p-24 < c.haltExplorationProbability
+            }
+            let minSteps: [Int32] = explore.map {
+                $0 ? Int32.random(in: 2...maxSteps, using: &generator) : 0
+            }
+            for row in 0..<b {
+                let wantsToHalt = last[row] || qHalt[row] > qContinue[row]
+                carry.halted[row] = wantsToHalt && carry.steps[row] >= minSteps[row]
+            }
+            let next = withoutGradients {
+                model.segment(zHigh: carry.zHigh, zLow: carry.zLow, inputs: carry.current.inputs,
+                              puzzleIdentifiers: carry.current.puzzleIdentifiers)
+            }
+            let nextHalt = next.qHalt.scalars, nextContinue = next.qContinue.scalars
+            target = (0..<b).map { row in
+                let z = last[row] ? nextHalt[row] : max(nextHalt[row], nextContinue[row])
+                return Float(1 / (1 + Foundation.exp(-Double(z))))
+            }
+        }
+        return ACTStepOutput(logits: out.logits, qHalt: out.qHalt, qContinue: out.qContinue,
+                             targetQContinue: target)
+    }
+}

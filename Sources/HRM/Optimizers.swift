@@ -1,0 +1,174 @@
+import Foundation
+import Layers
+import Tensors
+
+/// An optimizer over named dense parameters, with per-parameter state that can be saved.
+public protocol Optimizer: AnyObject {
+    /// Applies one update from each parameter's `gradient` with this learning rate.
+    func update(learningRate: Float)
+    /// Named state tensors (moments) and the step count, for checkpoints.
+    var stepCount: Int { get set }
+    func namedState() -> [(name: String, tensor: Tensor)]
+}
+
+/// AdamATan2 as the reference uses it (package `adam-atan2`, no a/b constants; spec §9.2).
+///
+/// Per element, with the step count t incremented to 1 at the first update:
+///
+///     θ ← θ · (1 − lr·λ)
+///     m ← m + (1 − β1)(g − m),   v ← v + (1 − β2)(g² − v)
+///     θ ← θ − lr / (1 − β1^t) · atan2(m, √v / √(1 − β2^t))
+///
+/// The update is invariant to the gradient's scale; decay uses the scheduled rate.
+public final class AdamATan2: Optimizer {
+    public let parameters: [(name: String, tensor: Tensor)]
+    public var beta1: Float
+    public var beta2: Float
+    public var weightDecay: Float
+    public var stepCount = 0
+    private let moments: [Tensor]  // m
+    private let variances: [Tensor]  // v
+
+    public init(parameters: [(name: String, tensor: Tensor)], beta1: Float = 0.9,
+                beta2: Float = 0.95, weightDecay: Float = 0.1) {
+        self.parameters = parameters
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.weightDecay = weightDecay
+        moments = parameters.map { Tensor.zeros($0.tensor.shape) }
+        variances = parameters.map { Tensor.zeros($0.tensor.shape) }
+    }
+
+    public func update(learningRate lr: Float) {
+        stepCount += 1
+        let t = Double(stepCount)
+        let stepSize = Float(Double(lr) / (1 - Foundation.pow(Double(beta1), t)))
+        let varianceScale = Float(1 / (1 - Foundation.pow(Double(beta2), t)).squareRoot())
+        let decay = 1 - lr * weightDecay
+        let (b1, b2) = (1 - beta1, 1 - beta2)
+        for (index, p) in parameters.enumerated() {
+            guard let g = p.tensor.gradient else { continue }  // no gradient: skipped, as torch
+            let theta = p.tensor.pointer, grad = g.pointer
+            let m = moments[index].pointer, v = variances[index].pointer
+            Parallel.forEach(p.tensor.count, cost: 16) { range in
+                for i in range {
+                    let gi = grad[i]
+                    m[i] += b1 * (gi - m[i])
+                    v[i] += b2 * (gi * gi - v[i])
+                    let direction = Float(Foundation.atan2(Double(m[i]), Double(v[i].squareRoot() * varianceScale)))
+                    theta[i] = theta[i] * decay - stepSize * direction
+                }
+            }
+        }
+    }
+
+    public func namedState() -> [(name: String, tensor: Tensor)] {
+        zip(parameters, zip(moments, variances)).flatMap { p, mv in
+            [("exp_avg." + p.name, mv.0), ("exp_avg_sq." + p.name, mv.1)]
+        }
+    }
+}
+
+/// AdamW with decoupled weight decay (the common alternative to AdamATan2).
+///
+///     θ ← θ·(1 − lr·λ);  m̂ = m/(1 − β1^t);  v̂ = v/(1 − β2^t);  θ ← θ − lr · m̂ / (√v̂ + ε)
+public final class AdamW: Optimizer {
+    public let parameters: [(name: String, tensor: Tensor)]
+    public var beta1: Float, beta2: Float, weightDecay: Float, epsilon: Float
+    public var stepCount = 0
+    private let moments: [Tensor], variances: [Tensor]
+
+    public init(parameters: [(name: String, tensor: Tensor)], beta1: Float = 0.9, beta2: Float = 0.95,
+                weightDecay: Float = 0.1, epsilon: Float = 1e-8) {
+        self.parameters = parameters
+        self.beta1 = beta1; self.beta2 = beta2; self.weightDecay = weightDecay; self.epsilon = epsilon
+        moments = parameters.map { Tensor.zeros($0.tensor.shape) }
+        variances = parameters.map { Tensor.zeros($0.tensor.shape) }
+    }
+
+    public func update(learningRate lr: Float) {
+        stepCount += 1
+        let t = Double(stepCount)
+        let c1 = Float(1 / (1 - Foundation.pow(Double(beta1), t)))
+        let c2 = Float(1 / (1 - Foundation.pow(Double(beta2), t)))
+        let decay = 1 - lr * weightDecay, eps = epsilon
+        let (b1, b2) = (1 - beta1, 1 - beta2)
+        for (index, p) in parameters.enumerated() {
+            guard let g = p.tensor.gradient else { continue }
+            let theta = p.tensor.pointer, grad = g.pointer
+            let m = moments[index].pointer, v = variances[index].pointer
+            Parallel.forEach(p.tensor.count, cost: 8) { range in
+                for i in range {
+                    let gi = grad[i]
+                    m[i] += b1 * (gi - m[i])
+                    v[i] += b2 * (gi * gi - v[i])
+                    theta[i] = theta[i] * decay - lr * (m[i] * c1) / ((v[i] * c2).squareRoot() + eps)
+                }
+            }
+        }
+    }
+
+    public func namedState() -> [(name: String, tensor: Tensor)] {
+        zip(parameters, zip(moments, variances)).flatMap { p, mv in
+            [("exp_avg." + p.name, mv.0), ("exp_avg_sq." + p.name, mv.1)]
+        }
+    }
+}
+
+/// The reference's SignSGD for the sparse puzzle embedding (spec §9.3): only the rows present
+/// in the batch change; gradients of duplicate ids are summed before the sign.
+///
+///     table[u] ← table[u] · (1 − lr·λ) − lr · sign(Σ_{rows with id u} G_row)     (sign(0) = 0)
+public struct SignSGD {
+    public var weightDecay: Float
+
+    public init(weightDecay: Float = 0.1) { self.weightDecay = weightDecay }
+
+    /// Updates `embedding.table` from its scratch gradient, then clears the scratch.
+    public func update(_ embedding: SparseEmbedding, learningRate lr: Float) {
+        defer { embedding.clearScratch() }
+        guard let local = embedding.localWeights, let g = local.gradient else { return }
+        let width = embedding.width
+        var sums: [Int32: [Float]] = [:]
+        for (row, id) in embedding.localIdentifiers.enumerated() {
+            let src = UnsafeBufferPointer(start: g.pointer + row * width, count: width)
+            if var acc = sums[id] {
+                for j in 0..<width { acc[j] += src[j] }
+                sums[id] = acc
+            } else {
+                sums[id] = Array(src)
+            }
+        }
+        let decay = 1 - lr * weightDecay
+        for (id, total) in sums {
+            let dst = embedding.table.pointer + Int(id) * width
+            for j in 0..<width {
+                let sign: Float = total[j] > 0 ? 1 : (total[j] < 0 ? -1 : 0)
+                dst[j] = dst[j] * decay - lr * sign
+            }
+        }
+    }
+}
+
+/// Linear warm-up, then cosine decay to `minimumRatio · base` (spec §9.4), evaluated at the
+/// post-increment step (the first update uses `base / warmupSteps`).
+public struct LearningRateSchedule: Codable, Equatable, Sendable {
+    public var base: Float
+    public var warmupSteps: Int
+    public var totalSteps: Int
+    public var minimumRatio: Float
+
+    public init(base: Float, warmupSteps: Int, totalSteps: Int, minimumRatio: Float = 1) {
+        self.base = base
+        self.warmupSteps = warmupSteps
+        self.totalSteps = totalSteps
+        self.minimumRatio = minimumRatio
+    }
+
+    public func callAsFunction(_ step: Int) -> Float {
+        let b = Double(base), r = Double(minimumRatio)
+        if step < warmupSteps { return Float(b * Double(step) / Double(max(1, warmupSteps))) }
+        let progress = Double(step - warmupSteps) / Double(max(1, totalSteps - warmupSteps))
+        return Float(b * (r + max(0, (1 - r) * 0.5 * (1 + Foundation.cos(Double.pi * progress)))))
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+
+/// Errors reading or writing a safetensors file; each names the file and what was expected.
+public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
+    case unreadable(file: String, reason: String)
+    case malformedHeader(file: String, reason: String)
+    case badEntry(file: String, tensor: String, reason: String)
+    case missingTensor(file: String, tensor: String)
+    case unsupportedDType(file: String, tensor: String, dtype: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let f, let r): return "\(f): cannot read the file (\(r))."
+        case .malformedHeader(let f, let r): return "\(f): not a valid safetensors file: \(r)."
+        case .badEntry(let f, let t, let r): return "\(f): tensor '\(t)': \(r)."
+        case .missingTensor(let f, let t): return "\(f): has no tensor named '\(t)'."
+        case .unsupportedDType(let f, let t, let d):
+            return "\(f): tensor '\(t)' has dtype \(d); expected one of F32, F16, BF16, F64, I64, I32, U8."
+        }
+    }
+}
+
+/// A safetensors file (8-byte little-endian header length, a JSON header, raw little-endian
+/// tensor bytes), memory-mapped; the format PyTorch checkpoints convert to without renaming.
+///
+/// ```swift
+/// let file = try SafetensorsFile(contentsOf: url)
+/// let w = try file.tensor("lm_head.weight")   // any float dtype, converted to Float32
+/// ```
+public struct SafetensorsFile {
+    /// One tensor's header entry.
+    public struct Entry: Sendable {
+        public var dtype: String
+        public var shape: [Int]
+        /// Byte range within the data section.
+        public var range: Range<Int>
+    }
+
+    public let path: String
+    public let entries: [String: Entry]
+    /// The optional `__metadata__` strings.
+    public let metadata: [String: String]
+    private let data: Data
+    private let dataStart: Int
+
+    public static let byteWidth: [String: Int] = [
+        "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
+        "BOOL": 1,
+    ]
+
+    /// Opens and validates `url` (header well-formed, every entry inside the file).
+    public init(contentsOf url: URL) throws {
+        path = url.path
+        do {
+            data = try Data(contentsOf: url, options: .alwaysMapped)
+        } catch {
+            throw SafetensorsError.unreadable(file: url.path, reason: error.localizedDescription)
+        }
+        guard data.count >= 8 else {
+            throw SafetensorsError.malformedHeader(file: path, reason: "\(data.count) bytes is shorter than the 8-byte header length")
+        }
+        let headerLength = data.withUnsafeBytes {
+            UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        }
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw SafetensorsError.malformedHeader(file: path, reason: "header length \(headerLength) exceeds the file size \(data.count)")
+        }
+        dataStart = 8 + Int(headerLength)
+        let json: Any
+        do {
+            json = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<dataStart))
+        } catch {
+            throw SafetensorsError.malformedHeader(file: path, reason: "the header is not JSON")
+        }
+        guard let object = json as? [String: Any] else {
+            throw SafetensorsError.malformedHeader(file: path, reason: "the header is not a JSON object")
+        }
+        var entries: [String: Entry] = [:]
+        var metadata: [String: String] = [:]
+        let available = data.count - dataStart
+        for (name, value) in object {
+            if name == "__metadata__" {
+                guard let m = value as? [String: String] else {
+                    throw SafetensorsError.malformedHeader(file: path, reason: "__metadata__ must map strings to strings")
+                }
+                metadata = m
+                continue
+            }
+            guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
+                  let shape = e["shape"] as? [Int], let offsets = e["data_offsets"] as? [Int],
+                  offsets.count == 2
+            else {
+                throw SafetensorsError.badEntry(file: path, tensor: name, reason: "expected {dtype, shape, data_offsets: [begin, end]}")
+            }
+            guard let width = Self.byteWidth[dtype] else {
+                throw SafetensorsError.unsupportedDType(file: path, tensor: name, dtype: dtype)
+            }
+            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1],
+                  offsets[1] <= available
+            else {
+                throw SafetensorsError.badEntry(file: path, tensor: name, reason: "data_offsets \(offsets) fall outside the \(available) data bytes (the file may be truncated)")
+            }
+            let expected = shape.reduce(1, *) * width
+            guard offsets[1] - offsets[0] == expected else {
+                throw SafetensorsError.badEntry(file: path, tensor: name, reason: "shape \(shape) of \(dtype) needs \(expected) bytes, the entry has \(offsets[1] - offsets[0])")
+            }
+            entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
+        }
+        self.entries = entries
+        self.metadata = metadata
+    }
+
+    /// The tensor `name` converted to Float32 (from F32, F16, BF16 or F64).
+    public func tensor(_ name: String) throws -> Tensor {
+        guard let e = entries[name] else { throw SafetensorsError.missingTensor(file: path, tensor: name) }
+        let n = e.shape.reduce(1, *)
+        let t = Tensor(uninitializedShape: e.shape)
+        let out = t.pointer
+        try data.withUnsafeBytes { raw in
+            let base = raw.baseAddress! + dataStart + e.range.lowerBound
+            switch e.dtype {
+            case "F32":
+                for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            case "BF16":
+                for i in 0..<n {
+                    let bits = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                    out[i] = Float(bitPattern: UInt32(bits) << 16)
+                }
+            case "F16":
+                for i in 0..<n {
+                    let bits = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                    out[i] = halfToFloat(bits)
+                }
+            case "F64":
+                for i in 0..<n { out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            default:
+                throw SafetensorsError.badEntry(file: path, tensor: name, reason: "dtype \(e.dtype) is not a floating-point type")
+            }
+        }
+        return t
+    }
+
+    /// The integer tensor `name` as Int32 values (from I32, I64, I16, I8, U8 or BOOL).
+    public func int32s(_ name: String) throws -> [Int32] {
+        guard let e = entries[name] else { throw SafetensorsError.missingTensor(file: path, tensor: name) }
+        let n = e.shape.reduce(1, *)
+        return try data.withUnsafeBytes { raw in
+            let base = raw.baseAddress! + dataStart + e.range.lowerBound
+            switch e.dtype {
+            case "I32": return (0..<n).map { Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
+            case "I64": return (0..<n).map { Int32(truncatingIfNeeded: Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
+            case "I16": return (0..<n).map { Int32(Int16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) }
+            case "I8": return (0..<n).map { Int32(base.loadUnaligned(fromByteOffset: $0, as: Int8.self)) }
+            case "U8", "BOOL": return (0..<n).map { Int32(base.loadUnaligned(fromByteOffset: $0, as: UInt8.self)) }
+            default:
+                throw SafetensorsError.badEntry(file: path, tensor: name, reason: "dtype \(e.dtype) is not an integer type")
+            }
+        }
+    }
+}
+
+/// Writes safetensors files: Float32 tensors and Int32 arrays, an optional `__metadata__`.
+///
+/// The file is written to a temporary name beside the target and renamed into place, so a
+/// crash never leaves a half-written file under the final name.
+public struct SafetensorsWriter {
+    private var items: [(name: String, dtype: String, shape: [Int], bytes: Data)] = []
+    public var metadata: [String: String] = [:]
+
+    public init() {}
+
+    public mutating func add(_ name: String, _ tensor: Tensor) {
+        let bytes = Data(bytes: tensor.pointer, count: tensor.count * 4)
+        items.append((name, "F32", tensor.shape, bytes))
+    }
+
+    public mutating func add(_ name: String, int32s values: [Int32], shape: [Int]) {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        let bytes = values.map { $0.littleEndian }.withUnsafeBytes { Data($0) }
+        items.append((name, "I32", shape, bytes))
+    }
+
+    /// Writes the file atomically.
+    public func write(to url: URL) throws {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for item in items.sorted(by: { $0.name < $1.name }) {
+            header[item.name] = ["dtype": item.dtype, "shape": item.shape,
+                                 "data_offsets": [offset, offset + item.bytes.count]]
+            offset += item.bytes.count
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while (8 + json.count) % 8 != 0 { json.append(0x20) }
+        var out = Data()
+        var length = UInt64(json.count).littleEndian
+        out.append(Data(bytes: &length, count: 8))
+        out.append(json)
+        for item in items.sorted(by: { $0.name < $1.name }) { out.append(item.bytes) }
+        try AtomicFile.write(out, to: url)
+    }
+}
+
+/// Writing files so that nothing is ever half-written under the final name.
+public enum AtomicFile {
+    /// Writes `data` to a temporary file in the same folder, then renames it to `url`.
+    public static func write(_ data: Data, to url: URL) throws {
+        let dir = url.deletingLastPathComponent()
+        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try data.write(to: temp)
+            if FileManager.default.fileExists(atPath: url.path) {
+                _ = try FileManager.default.replaceItemAt(url, withItemAt: temp)
+            } else {
+                try FileManager.default.moveItem(at: temp, to: url)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw error
+        }
+    }
+}
+
+/// IEEE half precision bits to Float.
+func halfToFloat(_ h: UInt16) -> Float {
+    let sign = UInt32(h >> 15) << 31
+    let exponent = Int((h >> 10) & 0x1F)
+    let mantissa = UInt32(h & 0x3FF)
+    if exponent == 0 {
+        if mantissa == 0 { return Float(bitPattern: sign) }
+        let value = Float(mantissa) * 0x1p-24
+        return sign != 0 ? -value : value
+    }
+    if exponent == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
+    return Float(bitPattern: sign | UInt32(exponent + 112) << 23 | (mantissa << 13))
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+import HRM
+import Layers
+import Tensors
+import TestSupport
+
+/// The Swift model against reference values from an independent PyTorch implementation of the
+/// spec (`tools/reference/make_fixtures.py`; the fixture file says what it holds and how it was
+/// made). Weights come from the same integer formula on both sides, so none are stored.
+@Suite struct ParityTests {
+    static let fixtureURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/parity.safetensors")
+
+    let fixture: SafetensorsFile
+    let configuration: HRMConfiguration
+
+    init() throws {
+        fixture = try SafetensorsFile(contentsOf: Self.fixtureURL)
+        let json = try #require(fixture.metadata["config"])
+        configuration = try JSONDecoder().decode(HRMConfiguration.self, from: Data(json.utf8))
+    }
+
+    /// The fixture weights (mirror of `weight_value` / `scale_for` in make_fixtures.py).
+    static func setFixtureWeights(_ model: HierarchicalReasoningModel) {
+        let named = model.namedParameters().sorted { $0.name < $1.name }
+        for (index, (name, tensor)) in named.enumerated() {
+            let scale: Double
+            switch name {
+            case "H_init", "L_init": scale = 1
+            case "q_head.weight": scale = 0.05
+            case "q_head.bias", "puzzle_emb.weights": scale = 0.5
+            default: scale = 1 / Double(tensor.shape.last!).squareRoot()
+            }
+            for i in 0..<tensor.count {
+                let h = (UInt64(i) &* 2_654_435_761 &+ UInt64(index + 1) &* 40503) % 4_294_967_296
+                let u = Double(h) / 4_294_967_296
+                tensor.pointer[i] = Float(scale * (2 * u - 1))
+            }
+        }
+    }
+
+    func makeModel() -> HierarchicalReasoningModel {
+        var rng = RandomGenerator(seed: 0)
+        let model = HierarchicalReasoningModel(configuration: configuration, using: &rng)
+        Self.setFixtureWeights(model)
+        return model
+    }
+
+    func batch(_ key: String) throws -> PuzzleBatch {
+        PuzzleBatch(inputs: try fixture.int32s("batch.\(key).inputs"),
+                    labels: try fixture.int32s("batch.\(key).labels"),
+                    puzzleIdentifiers: try fixture.int32s("batch.\(key).puzzle_identifiers"))
+    }
+
+    /// |actual − expected| ≤ relative · |expected| + floor · max|expected|.
+    func expectClose(_ actual: Tensor, _ name: String, relative: Float, floor: Float = 1e-2,
+                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let expected = try fixture.tensor(name)
+        #expect(actual.count == expected.count, "\(name): \(actual.shape) vs \(expected.shape)",
+                sourceLocation: sourceLocation)
+        guard actual.count == expected.count else { return }
+        let scale = expected.scalars.map(abs).max() ?? 0
+        let r = compare(actual.scalars, expected.scalars, shape: expected.shape,
+                        relative: relative, absolute: relative * floor * scale)
+        #expect(r.isClose, "\(name): \(r)", sourceLocation: sourceLocation)
+    }
+
+    @Test func fixtureNamesMatchTheModel() throws {
+        let names = Set(makeModel().trainableParameters().map(\.name))
+        let gradientNames = Set(fixture.entries.keys.filter { $0.hasPrefix("grad.") && $0 != "grad.puzzle_emb.local" }
+            .map { String($0.dropFirst(5)) })
+        #expect(names == gradientNames)
+    }
+
+    @Test func evaluationStepsMatch() throws {
+        let model = makeModel()
+        let act = AdaptiveComputation(model: model, isTraining: false)
+        let b = try batch("eval")
+        var carry = act.initialCarry(batch: b)
+        var rng = RandomGenerator(seed: 0)
+        for step in 1...3 {
+            let out = withoutGradients { act.step(&carry, batch: b, using: &rng) }
+            try expectClose(out.logits, "eval.logits.\(step)", relative: 1e-4)
+            try expectClose(out.qHalt, "eval.q_halt.\(step)", relative: 1e-4)
+            try expectClose(out.qContinue, "eval.q_continue.\(step)", relative: 1e-4)
+        }
+        #expect(carry.halted.allSatisfy { $0 }, "evaluation halts every sequence at halt_max_steps")
+    }
+
+    @Test func trainingStepLossesAndGradientsMatch() throws {
+        let model = makeModel()
+        let act = AdaptiveComputation(model: model, isTraining: true)
+        let b = try batch("0")
+        var carry = act.initialCarry(batch: b)
+        var rng = RandomGenerator(seed: 0)
+        let out = act.step(&carry, batch: b, using: &rng)
+        let loss = actLoss(out, carry: carry, lossType: configuration.lossType)
+        try expectClose(Tensor(out.targetQContinue!, shape: [4]), "train.target_q_continue", relative: 1e-4)
+        try expectClose(Tensor(scalar: Float(loss.metrics.lmLoss)), "train.lm", relative: 1e-4)
+        try expectClose(Tensor(scalar: Float(loss.metrics.qHaltLoss)), "train.q_halt", relative: 1e-4)
+        try expectClose(Tensor(scalar: Float(loss.metrics.qContinueLoss)), "train.q_continue", relative: 1e-4)
+        try expectClose(loss.total, "train.total", relative: 1e-4)
+
+        (loss.total * 0.25).backward()
+        for (name, p) in model.trainableParameters() {
+            let g = try #require(p.gradient, "\(name) has no gradient")
+            try expectClose(g, "grad.\(name)", relative: 1e-3)
+        }
+        let local = try #require(model.puzzleEmbedding?.localWeights?.gradient)
+        try expectClose(local, "grad.puzzle_emb.local", relative: 1e-3)
+
+        // One AdamATan2 step (lr 1e-3, wd 0.1) and one SignSGD step (lr 1e-2, wd 0.1).
+        AdamATan2(parameters: model.trainableParameters(), weightDecay: 0.1).update(learningRate: 1e-3)
+        SignSGD(weightDecay: 0.1).update(model.puzzleEmbedding!, learningRate: 1e-2)
+        let byName = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.tensor) })
+        for name in ["embed_tokens.embedding_weight", "lm_head.weight", "q_head.weight", "q_head.bias",
+                     "puzzle_emb.weights", "L_level.layers.0.self_attn.qkv_proj.weight"] {
+            try expectClose(byName[name]!, "updated.\(name)", relative: 1e-4)
+        }
+    }
+
+    @Test func tenStepLossTrajectoryMatches() throws {
+        let model = makeModel()
+        var t = TrainingConfiguration()
+        t.globalBatchSize = 4
+        t.learningRate = 3e-3
+        t.puzzleEmbeddingLearningRate = 1e-2
+        t.warmupSteps = 3
+        t.totalSteps = 10
+        t.learningRateMinimumRatio = 0.1
+        t.weightDecay = 0.1
+        t.puzzleEmbeddingWeightDecay = 0.1
+        let trainer = Trainer(model: model, configuration: t)
+        var totals: [Float] = [], lms: [Float] = []
+        for step in 0..<10 {
+            let r = trainer.trainStep(try batch("\(step)"))
+            totals.append(r.totalLoss)
+            lms.append(Float(r.metrics.lmLoss))
+        }
+        try expectClose(Tensor(totals, shape: [10]), "trajectory.total", relative: 1e-3)
+        try expectClose(Tensor(lms, shape: [10]), "trajectory.lm", relative: 1e-3)
+    }
+}
