@@ -51,7 +51,7 @@ public final class Trainer {
     /// The carry persists across steps (and epochs); nil until the first batch.
     public var carry: ACTCarry?
     /// Optimizer steps taken (the first step is step 1).
-    public private(set) var step = 0
+    public internal(set) var step = 0
     /// The generator for exploration draws.
     public var generator: RandomGenerator
 

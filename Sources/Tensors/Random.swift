@@ -20,6 +20,15 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// The generator's whole state, to save and restore a stream exactly.
+    public var state: [UInt64] {
+        get { [s0, s1, s2, s3] }
+        set {
+            precondition(newValue.count == 4, "RandomGenerator state has 4 words")
+            (s0, s1, s2, s3) = (newValue[0], newValue[1], newValue[2], newValue[3])
+        }
+    }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9

@@ -174,6 +174,13 @@ public struct SafetensorsWriter {
         items.append((name, "F32", tensor.shape, bytes))
     }
 
+    /// Adds a tensor stored as bfloat16 (rounded to nearest even; half the bytes of F32).
+    public mutating func add(_ name: String, bfloat16 tensor: Tensor) {
+        var bits = [UInt16](repeating: 0, count: tensor.count)
+        for i in 0..<tensor.count { bits[i] = BFloat16.bits(of: tensor.pointer[i]).littleEndian }
+        items.append((name, "BF16", tensor.shape, bits.withUnsafeBytes { Data($0) }))
+    }
+
     public mutating func add(_ name: String, int32s values: [Int32], shape: [Int]) {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
         let bytes = values.map { $0.littleEndian }.withUnsafeBytes { Data($0) }
@@ -219,6 +226,19 @@ public enum AtomicFile {
             throw error
         }
     }
+}
+
+/// bfloat16 conversion (PyTorch's: round to nearest even, NaN kept quiet).
+public enum BFloat16 {
+    /// The bfloat16 bits nearest to `value`.
+    public static func bits(of value: Float) -> UInt16 {
+        if value.isNaN { return 0x7FC0 }
+        let b = value.bitPattern
+        return UInt16((b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
+    }
+
+    /// `value` rounded to the nearest bfloat16.
+    public static func rounded(_ value: Float) -> Float { Float(bitPattern: UInt32(bits(of: value)) << 16) }
 }
 
 /// IEEE half precision bits to Float.

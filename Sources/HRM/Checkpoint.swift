@@ -1,0 +1,130 @@
+import Foundation
+import Layers
+import Tensors
+
+/// A checkpoint that does not fit the model it is loaded into, or cannot be read.
+public enum CheckpointError: Error, CustomStringConvertible {
+    case noConfiguration(file: String)
+    case badConfiguration(file: String, reason: String)
+    case mismatch(file: String, problems: [String])
+    case file(SafetensorsError)
+
+    public var description: String {
+        switch self {
+        case .noConfiguration(let f):
+            return "\(f): the checkpoint carries no configuration (a converted PyTorch checkpoint?); give one with --config FILE.json (the reference's field names: hidden_size, H_cycles, …, seq_len, vocab_size, num_puzzle_identifiers)."
+        case .badConfiguration(let f, let r): return "\(f): invalid configuration: \(r)."
+        case .mismatch(let f, let problems):
+            return "\(f) does not fit the model:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .file(let e): return e.description
+        }
+    }
+}
+
+/// Model checkpoints in safetensors with the reference's tensor names and shapes (spec §2, §14).
+///
+/// Ours carry their configuration as JSON in `__metadata__["hrm_config"]`. A PyTorch checkpoint
+/// converted with the `safetensors` package loads unchanged: the `_orig_mod.` and `model.inner.`
+/// key prefixes are accepted, and F32, BF16, F16 or F64 tensors are converted to Float32.
+///
+/// ```swift
+/// try Checkpoint.save(model, to: url)
+/// let model = try Checkpoint.load(from: url)
+/// ```
+public enum Checkpoint {
+    public static let configurationKey = "hrm_config"
+
+    /// Writes every state-dict tensor (buffers included) and the configuration, atomically.
+    public static func save(_ model: HierarchicalReasoningModel, to url: URL,
+                            metadata: [String: String] = [:]) throws {
+        var writer = SafetensorsWriter()
+        for (name, tensor) in model.namedParameters() { writer.add(name, tensor) }
+        writer.metadata = metadata
+        let json = try JSONEncoder.sorted.encode(model.configuration)
+        writer.metadata[configurationKey] = String(decoding: json, as: UTF8.self)
+        writer.metadata["format"] = "swift-hrm checkpoint 1"
+        try writer.write(to: url)
+    }
+
+    /// The configuration stored in a checkpoint, if any.
+    public static func configuration(in file: SafetensorsFile) throws -> HRMConfiguration? {
+        guard let json = file.metadata[configurationKey] else { return nil }
+        do {
+            return try JSONDecoder().decode(HRMConfiguration.self, from: Data(json.utf8))
+        } catch {
+            throw CheckpointError.badConfiguration(file: file.path, reason: "\(error)")
+        }
+    }
+
+    /// Builds the model a checkpoint describes and loads its tensors.
+    ///
+    /// - Parameter configuration: overrides (or supplies, for converted checkpoints) the
+    ///   configuration.
+    /// - Throws: `CheckpointError` listing every missing, unexpected, wrongly shaped or
+    ///   non-float tensor; nothing is half-loaded.
+    public static func load(from url: URL, configuration: HRMConfiguration? = nil) throws
+        -> HierarchicalReasoningModel
+    {
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(contentsOf: url) } catch let e as SafetensorsError {
+            throw CheckpointError.file(e)
+        }
+        guard let config = try configuration ?? Self.configuration(in: file) else {
+            throw CheckpointError.noConfiguration(file: url.path)
+        }
+        guard config.problems.isEmpty else {
+            throw CheckpointError.badConfiguration(file: url.path, reason: config.problems.joined(separator: "; "))
+        }
+        var rng = RandomGenerator(seed: 0)
+        let model = HierarchicalReasoningModel(configuration: config, using: &rng)
+        try load(file, into: model)
+        return model
+    }
+
+    /// Loads a checkpoint's tensors into an existing model, after checking all of them.
+    public static func load(_ file: SafetensorsFile, into model: HierarchicalReasoningModel) throws {
+        var byName: [String: String] = [:]  // stripped name → key in the file
+        for key in file.entries.keys {
+            var name = key
+            if name.hasPrefix("_orig_mod.") { name.removeFirst("_orig_mod.".count) }
+            if name.hasPrefix("model.inner.") { name.removeFirst("model.inner.".count) }
+            byName[name] = key
+        }
+        let expected = model.namedParameters()
+        var problems: [String] = []
+        for (name, tensor) in expected {
+            guard let key = byName[name], let entry = file.entries[key] else {
+                problems.append("missing tensor '\(name)' (expected shape \(tensor.shape))")
+                continue
+            }
+            if entry.shape != tensor.shape {
+                problems.append("tensor '\(key)': expected shape \(tensor.shape), found \(entry.shape)")
+            }
+            if !["F32", "BF16", "F16", "F64"].contains(entry.dtype) {
+                problems.append("tensor '\(key)': expected a float dtype (F32, BF16, F16, F64), found \(entry.dtype)")
+            }
+        }
+        let known = Set(expected.map(\.name))
+        for (name, key) in byName.sorted(by: { $0.key < $1.key }) where !known.contains(name) {
+            problems.append("unexpected tensor '\(key)' (shape \(file.entries[key]!.shape)); the model has no such parameter")
+        }
+        guard problems.isEmpty else { throw CheckpointError.mismatch(file: file.path, problems: problems) }
+        // Read everything first, then assign: nothing is half-loaded if a read fails.
+        var values: [(Tensor, Tensor)] = []
+        for (name, tensor) in expected {
+            do { values.append((tensor, try file.tensor(byName[name]!))) } catch let e as SafetensorsError {
+                throw CheckpointError.file(e)
+            }
+        }
+        for (target, value) in values { target.assign(value) }
+    }
+}
+
+extension JSONEncoder {
+    /// Pretty, key-sorted JSON (stable files).
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return e
+    }
+}

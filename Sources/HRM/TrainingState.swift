@@ -1,0 +1,91 @@
+import Foundation
+import Layers
+import Tensors
+
+/// Everything besides the weights that a run needs to continue exactly: the step, AdamATan2's
+/// moments and step count, the ACT carry and the exploration generator. Saved as a second
+/// safetensors file beside the model checkpoint.
+public enum TrainingState {
+    /// Writes the trainer's state atomically.
+    public static func save(_ trainer: Trainer, to url: URL) throws {
+        var writer = SafetensorsWriter()
+        for (name, tensor) in trainer.optimizer.namedState() { writer.add("optimizer." + name, tensor) }
+        if let carry = trainer.carry {
+            writer.add("carry.z_H", carry.zHigh)
+            writer.add("carry.z_L", carry.zLow)
+            writer.add("carry.steps", int32s: carry.steps, shape: [carry.steps.count])
+            writer.add("carry.halted", int32s: carry.halted.map { $0 ? 1 : 0 }, shape: [carry.halted.count])
+            let b = carry.current.batchSize
+            writer.add("carry.inputs", int32s: carry.current.inputs, shape: [b, carry.current.inputs.count / b])
+            writer.add("carry.labels", int32s: carry.current.labels, shape: [b, carry.current.labels.count / b])
+            writer.add("carry.puzzle_identifiers", int32s: carry.current.puzzleIdentifiers, shape: [b])
+        }
+        writer.metadata = [
+            "step": String(trainer.step),
+            "optimizer_step": String(trainer.optimizer.stepCount),
+            "generator": trainer.generator.state.map(String.init).joined(separator: ","),
+            "format": "swift-hrm training state 1",
+        ]
+        try writer.write(to: url)
+    }
+
+    /// Restores a trainer (built on the same model and configuration) from `url`.
+    public static func load(from url: URL, into trainer: Trainer) throws {
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(contentsOf: url) } catch let e as SafetensorsError {
+            throw CheckpointError.file(e)
+        }
+        guard let step = file.metadata["step"].flatMap(Int.init),
+              let adamStep = file.metadata["optimizer_step"].flatMap(Int.init),
+              let words = file.metadata["generator"]?.split(separator: ",").compactMap({ UInt64($0) }),
+              words.count == 4
+        else {
+            throw CheckpointError.mismatch(file: url.path, problems: ["metadata must hold step, optimizer_step and generator (4 words)"])
+        }
+        var problems: [String] = []
+        var moments: [(Tensor, Tensor)] = []
+        for (name, tensor) in trainer.optimizer.namedState() {
+            let key = "optimizer." + name
+            guard let entry = file.entries[key] else { problems.append("missing tensor '\(key)'"); continue }
+            guard entry.shape == tensor.shape else {
+                problems.append("tensor '\(key)': expected shape \(tensor.shape), found \(entry.shape)")
+                continue
+            }
+            do { moments.append((tensor, try file.tensor(key))) } catch {
+                problems.append("tensor '\(key)': \(error)")
+            }
+        }
+        var carry: ACTCarry? = nil
+        if file.entries["carry.z_H"] != nil {
+            do {
+                let zH = try file.tensor("carry.z_H"), zL = try file.tensor("carry.z_L")
+                let c = trainer.model.configuration
+                let b = zH.shape.first ?? 0
+                if zH.shape != [b, c.positionCount, c.hiddenSize] || zL.shape != zH.shape {
+                    problems.append("carry states must be [batch, \(c.positionCount), \(c.hiddenSize)]; found \(zH.shape)")
+                } else {
+                    carry = ACTCarry(
+                        zHigh: zH, zLow: zL, steps: try file.int32s("carry.steps"),
+                        halted: try file.int32s("carry.halted").map { $0 != 0 },
+                        current: PuzzleBatch(inputs: try file.int32s("carry.inputs"),
+                                             labels: try file.int32s("carry.labels"),
+                                             puzzleIdentifiers: try file.int32s("carry.puzzle_identifiers")))
+                }
+            } catch {
+                problems.append("carry: \(error)")
+            }
+        }
+        guard problems.isEmpty else { throw CheckpointError.mismatch(file: url.path, problems: problems) }
+        for (target, value) in moments { target.assign(value) }
+        trainer.restore(step: step, optimizerStep: adamStep, carry: carry, generator: words)
+    }
+}
+
+extension Trainer {
+    func restore(step: Int, optimizerStep: Int, carry: ACTCarry?, generator words: [UInt64]) {
+        self.step = step
+        optimizer.stepCount = optimizerStep
+        self.carry = carry
+        generator.state = words
+    }
+}
