@@ -36,10 +36,13 @@ public struct ACTStepOutput {
 public final class AdaptiveComputation {
     public let model: HierarchicalReasoningModel
     public var isTraining: Bool
+    /// The step cap (`halt_max_steps` unless raised for inference-time scaling).
+    public var haltMaxSteps: Int
 
     public init(model: HierarchicalReasoningModel, isTraining: Bool = true) {
         self.model = model
         self.isTraining = isTraining
+        self.haltMaxSteps = model.configuration.haltMaxSteps
     }
 
     /// A carry in which every slot is halted, so the first step loads `batch` everywhere.
@@ -79,7 +82,7 @@ public final class AdaptiveComputation {
 
         // Halting decisions (no gradients involved).
         var target: [Float]? = nil
-        let maxSteps = Int32(c.haltMaxSteps)
+        let maxSteps = Int32(haltMaxSteps)
         let qHalt = out.qHalt.scalars, qContinue = out.qContinue.scalars
         var last = [Bool](repeating: false, count: b)
         for row in 0..<b {
@@ -87,7 +90,7 @@ public final class AdaptiveComputation {
             last[row] = carry.steps[row] >= maxSteps
             carry.halted[row] = last[row]
         }
-        if isTraining && c.haltMaxSteps > 1 {
+        if isTraining && haltMaxSteps > 1 {
             let explore = (0..<b).map { _ in
                 Float(generator.next() >> 40) * 0x1p-24 < c.haltExplorationProbability
             }

@@ -1,0 +1,179 @@
+import Foundation
+
+/// A `.npy` file that cannot be used, with the file and what was expected.
+public enum NPYError: Error, CustomStringConvertible, Equatable {
+    case unreadable(file: String, reason: String)
+    case malformed(file: String, reason: String)
+    case unsupportedDType(file: String, found: String, expected: String)
+    case wrongShape(file: String, found: [Int], expected: String)
+    case truncated(file: String, expectedBytes: Int, foundBytes: Int)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let f, let r): return "\(f): cannot read the file (\(r))."
+        case .malformed(let f, let r): return "\(f): not a valid .npy file: \(r)."
+        case .unsupportedDType(let f, let d, let e): return "\(f): dtype '\(d)' is not supported; expected \(e)."
+        case .wrongShape(let f, let s, let e): return "\(f): shape \(s); expected \(e)."
+        case .truncated(let f, let e, let n):
+            return "\(f): the data is truncated: the header promises \(e) bytes, the file has \(n)."
+        }
+    }
+}
+
+/// An integer array read from or written to a `.npy` file (the reference's dataset arrays).
+public struct NPYArray: Equatable, Sendable {
+    public var shape: [Int]
+    /// Row-major values, widened to Int32.
+    public var values: [Int32]
+
+    public init(shape: [Int], values: [Int32]) {
+        precondition(shape.reduce(1, *) == values.count, "\(values.count) values for shape \(shape)")
+        self.shape = shape
+        self.values = values
+    }
+}
+
+/// NumPy's `.npy` format, versions 1–3: magic `\x93NUMPY`, version, header length, a Python
+/// dict literal `{'descr': '<i4', 'fortran_order': False, 'shape': (3, 81), }`, then raw data.
+public enum NPY {
+    /// Integer element types this reader accepts (little-endian or byte-order-free).
+    public static let integerTypes: [String: Int] = [
+        "|u1": 1, "|i1": 1, "<u1": 1, "<i1": 1, "|b1": 1, "<i2": 2, "<u2": 2, "<i4": 4, "<u4": 4, "<i8": 8, "<u8": 8,
+    ]
+
+    /// Reads an integer array; values must fit in Int32.
+    public static func readIntegers(_ url: URL) throws -> NPYArray {
+        let (descr, shape, body) = try readRaw(url)
+        guard let width = integerTypes[descr] else {
+            throw NPYError.unsupportedDType(file: url.path, found: descr, expected: "an integer type (uint8, int8, int16, int32, int64)")
+        }
+        let count = shape.reduce(1, *)
+        guard body.count >= count * width else {
+            throw NPYError.truncated(file: url.path, expectedBytes: count * width, foundBytes: body.count)
+        }
+        var values = [Int32](repeating: 0, count: count)
+        var outOfRange = false
+        body.withUnsafeBytes { raw in
+            for i in 0..<count {
+                switch (descr, width) {
+                case ("|u1", _), ("<u1", _), ("|b1", _): values[i] = Int32(raw.load(fromByteOffset: i, as: UInt8.self))
+                case (_, 1): values[i] = Int32(raw.load(fromByteOffset: i, as: Int8.self))
+                case ("<u2", _): values[i] = Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                case (_, 2): values[i] = Int32(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))
+                case ("<u4", _):
+                    let v = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                    if v > UInt32(Int32.max) { outOfRange = true }
+                    values[i] = Int32(truncatingIfNeeded: v)
+                case (_, 4): values[i] = Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
+                default:
+                    let v = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
+                    if v < Int64(Int32.min) || v > Int64(Int32.max) { outOfRange = true }
+                    values[i] = Int32(truncatingIfNeeded: v)
+                }
+            }
+        }
+        if outOfRange {
+            throw NPYError.malformed(file: url.path, reason: "values do not fit in 32-bit integers")
+        }
+        return NPYArray(shape: shape, values: values)
+    }
+
+    /// Writes `array` with element type `descr` (`"|u1"` or `"<i4"`), atomically.
+    public static func write(_ array: NPYArray, descr: String = "<i4", to url: URL) throws {
+        precondition(descr == "|u1" || descr == "<i4", "NPY.write supports |u1 and <i4")
+        let shapeText = array.shape.count == 1 ? "(\(array.shape[0]),)"
+            : "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        let length = UInt16(header.utf8.count)
+        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        if descr == "|u1" {
+            precondition(array.values.allSatisfy { $0 >= 0 && $0 <= 255 }, "values do not fit in uint8")
+            data.append(contentsOf: array.values.map { UInt8($0) })
+        } else {
+            array.values.map { $0.littleEndian }.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+        try writeAtomically(data, to: url)
+    }
+
+    // MARK: - Header
+
+    static func readRaw(_ url: URL) throws -> (descr: String, shape: [Int], body: Data) {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw NPYError.unreadable(file: url.path, reason: error.localizedDescription)
+        }
+        let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+        guard data.count >= 10, Array(data.prefix(6)) == magic else {
+            throw NPYError.malformed(file: url.path, reason: "missing the \\x93NUMPY magic")
+        }
+        let major = data[data.startIndex + 6]
+        let headerLength: Int, headerStart: Int
+        switch major {
+        case 1:
+            headerLength = Int(data[data.startIndex + 8]) | Int(data[data.startIndex + 9]) << 8
+            headerStart = 10
+        case 2, 3:
+            guard data.count >= 12 else { throw NPYError.malformed(file: url.path, reason: "header cut short") }
+            headerLength = (0..<4).reduce(0) { $0 | Int(data[data.startIndex + 8 + $1]) << (8 * $1) }
+            headerStart = 12
+        default:
+            throw NPYError.malformed(file: url.path, reason: "unknown format version \(major)")
+        }
+        guard data.count >= headerStart + headerLength,
+              let header = String(data: data.subdata(in: headerStart..<(headerStart + headerLength)), encoding: .utf8)
+        else {
+            throw NPYError.malformed(file: url.path, reason: "header cut short")
+        }
+        guard let descr = field("descr", in: header).map({ $0.trimmingCharacters(in: CharacterSet(charactersIn: "'\" ")) }) else {
+            throw NPYError.malformed(file: url.path, reason: "header has no 'descr'")
+        }
+        if let order = field("fortran_order", in: header), order.contains("True") {
+            throw NPYError.malformed(file: url.path, reason: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
+        }
+        guard let shapeText = field("shape", in: header) else {
+            throw NPYError.malformed(file: url.path, reason: "header has no 'shape'")
+        }
+        let dims = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let shape = dims.compactMap { Int($0) }
+        guard shape.count == dims.count, shape.allSatisfy({ $0 >= 0 }) else {
+            throw NPYError.malformed(file: url.path, reason: "cannot read shape \(shapeText)")
+        }
+        return (descr, shape, data.subdata(in: (headerStart + headerLength)..<data.count))
+    }
+
+    /// The raw text of `'key': value` in a header dict (tuples kept whole).
+    private static func field(_ key: String, in header: String) -> String? {
+        guard let keyRange = header.range(of: "'\(key)'") ?? header.range(of: "\"\(key)\""),
+              let colon = header[keyRange.upperBound...].firstIndex(of: ":")
+        else { return nil }
+        var rest = header[header.index(after: colon)...].drop { $0 == " " }
+        if rest.first == "(" {
+            guard let close = rest.firstIndex(of: ")") else { return nil }
+            return String(rest[...close])
+        }
+        if let end = rest.firstIndex(where: { $0 == "," || $0 == "}" }) { rest = rest[..<end] }
+        return String(rest)
+    }
+}
+
+/// Writes `data` to a temporary file beside `url`, then renames it into place.
+func writeAtomically(_ data: Data, to url: URL) throws {
+    let temp = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+    do {
+        try data.write(to: temp)
+        if FileManager.default.fileExists(atPath: url.path) {
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: temp)
+        } else {
+            try FileManager.default.moveItem(at: temp, to: url)
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: temp)
+        throw error
+    }
+}
