@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "HRMTests", dependencies: ["HRM", "TestSupport"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "PuzzlesTests", dependencies: ["Puzzles"], swiftSettings: swiftSettings),
-        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand"],
+        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand", "HRM", "Puzzles", "Tensors"],
                     swiftSettings: swiftSettings),
     ]
 )

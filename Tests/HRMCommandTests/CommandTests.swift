@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import Testing
 @testable import HRMCommand
+import HRM
+import Puzzles
+import Tensors
 
 @Suite struct CommandTests {
     @Test func benchKernelsParsesItsOptions() throws {
@@ -42,5 +45,40 @@ import Testing
         } catch {
             #expect("\(error)".contains("/nonexistent/m.safetensors"))
         }
+    }
+}
+
+@Suite struct InspectForwardTests {
+    @Test func dumpsEveryStepOfACheckpointWrittenByTheModel() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-inspect-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var rng = RandomGenerator(seed: 11)
+        let model = HierarchicalReasoningModel(configuration: .tiny, using: &rng)
+        try Checkpoint.save(model, to: dir.appendingPathComponent("m.safetensors"))
+        let tokens = (0..<32).map { Int32($0 % 11) }
+        try NPY.write(NPYArray(shape: [2, 16], values: tokens), to: dir.appendingPathComponent("x.npy"))
+
+        var command = try #require(try HRMCommand.parseAsRoot(
+            ["inspect", "forward", "--checkpoint", dir.appendingPathComponent("m.safetensors").path,
+             "--inputs", dir.appendingPathComponent("x.npy").path, "--steps", "2",
+             "--out", dir.appendingPathComponent("dump.safetensors").path]) as? ForwardCommand)
+        try command.run()
+
+        let dump = try SafetensorsFile(contentsOf: dir.appendingPathComponent("dump.safetensors"))
+        #expect(Set(dump.entries.keys) == ["logits.1", "q_halt.1", "q_continue.1", "logits.2", "q_halt.2", "q_continue.2"])
+        #expect(dump.entries["logits.2"]?.shape == [2, 16, 11])
+        let direct = ForwardDump.run(model: model, inputs: tokens, puzzleIdentifiers: [0, 0], steps: 2)
+        for (name, tensor) in direct {
+            #expect(try dump.tensor(name).scalars == tensor.scalars, "\(name)")
+        }
+    }
+
+    @Test func inputsThatDoNotFitTheModelAreRejected() {
+        let p = ForwardDump.problems(inputs: [0, 1, 20], shape: [1, 3], puzzleIdentifiers: [0],
+                                     configuration: .tiny)
+        #expect(p == ["inputs must be [batch, 16] token ids (the model's seq_len); found shape [1, 3]"])
+        let q = ForwardDump.problems(inputs: Array(repeating: 12, count: 16), shape: [1, 16],
+                                     puzzleIdentifiers: [5], configuration: .tiny)
+        #expect(q.count == 2 && q[0].contains("token 12") && q[1].contains("puzzle id 5"))
     }
 }

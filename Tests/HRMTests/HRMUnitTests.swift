@@ -157,3 +157,21 @@ import Tensors
         #expect(model.highInit.gradient == nil && model.lowInit.gradient == nil)
     }
 }
+
+@Suite struct PositionEncodingTests {
+    @Test func learnedPositionsAddAnEmbeddingAndStillTrain() {
+        var c = HRMConfiguration.tiny
+        c.positionEncoding = .learned
+        var rng = RandomGenerator(seed: 8)
+        let model = HierarchicalReasoningModel(configuration: c, using: &rng)
+        let rope = HierarchicalReasoningModel(configuration: .tiny, using: &rng)
+        let count = { (m: HierarchicalReasoningModel) in m.trainableParameters().reduce(0) { $0 + $1.tensor.count } }
+        #expect(count(model) - count(rope) == c.positionCount * c.hiddenSize)
+        #expect(model.rotary == nil && model.positionEmbedding?.weight.shape == [17, 32])
+        let tokens = (0..<16).map { Int32($0 % 10 + 1) }
+        let z = model.initialStates(batchSize: 1)
+        let out = model.segment(zHigh: z.high, zLow: z.low, inputs: tokens, puzzleIdentifiers: [0])
+        out.logits.sum().backward()
+        #expect(model.positionEmbedding?.weight.gradient?.scalars.contains { $0 != 0 } == true)
+    }
+}
