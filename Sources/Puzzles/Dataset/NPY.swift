@@ -78,18 +78,18 @@ public enum NPY {
         return NPYArray(shape: shape, values: values)
     }
 
+    /// Writes a uint8 array (`|u1`), atomically.
+    public static func write(bytes: [UInt8], shape: [Int], to url: URL) throws {
+        precondition(bytes.count == shape.reduce(1, *), "\(bytes.count) values for shape \(shape)")
+        var data = header(descr: "|u1", shape: shape)
+        data.append(contentsOf: bytes)
+        try writeAtomically(data, to: url)
+    }
+
     /// Writes `array` with element type `descr` (`"|u1"` or `"<i4"`), atomically.
     public static func write(_ array: NPYArray, descr: String = "<i4", to url: URL) throws {
         precondition(descr == "|u1" || descr == "<i4", "NPY.write supports |u1 and <i4")
-        let shapeText = array.shape.count == 1 ? "(\(array.shape[0]),)"
-            : "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
-        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
-        let unpadded = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
-        let length = UInt16(header.utf8.count)
-        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
-        data.append(contentsOf: Array(header.utf8))
+        var data = header(descr: descr, shape: array.shape)
         if descr == "|u1" {
             precondition(array.values.allSatisfy { $0 >= 0 && $0 <= 255 }, "values do not fit in uint8")
             data.append(contentsOf: array.values.map { UInt8($0) })
@@ -99,7 +99,21 @@ public enum NPY {
         try writeAtomically(data, to: url)
     }
 
-    // MARK: - Header
+    /// The magic, version 1.0 and the header dict, padded so the data starts on 64 bytes.
+    static func header(descr: String, shape: [Int]) -> Data {
+        let shapeText = shape.count == 1 ? "(\(shape[0]),)"
+            : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        let length = UInt16(header.utf8.count)
+        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        return data
+    }
+
+    // MARK: - Reading the header
 
     static func readRaw(_ url: URL) throws -> (descr: String, shape: [Int], body: Data) {
         let data: Data
@@ -167,10 +181,10 @@ func writeAtomically(_ data: Data, to url: URL) throws {
         .appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
     do {
         try data.write(to: temp)
-        if FileManager.default.fileExists(atPath: url.path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temp)
-        } else {
-            try FileManager.default.moveItem(at: temp, to: url)
+        // rename(2) replaces the target atomically (Foundation's replaceItemAt loses it on Linux).
+        guard rename(temp.path, url.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path,
+                NSLocalizedDescriptionKey: String(cString: strerror(errno))])
         }
     } catch {
         try? FileManager.default.removeItem(at: temp)

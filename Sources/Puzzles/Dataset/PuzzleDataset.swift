@@ -1,0 +1,264 @@
+import Foundation
+
+/// `dataset.json` of one split (spec §10.2), with the reference's field names.
+public struct DatasetMetadata: Codable, Equatable, Sendable {
+    public var padID: Int
+    /// Label value that is not supervised (mapped to −100 in batches); nil: all supervised.
+    public var ignoreLabelID: Int?
+    public var blankIdentifierID: Int
+    public var vocabularySize: Int
+    public var sequenceLength: Int
+    public var puzzleIdentifierCount: Int
+    public var totalGroups: Int
+    public var meanPuzzleExamples: Double
+    public var sets: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case padID = "pad_id", ignoreLabelID = "ignore_label_id", blankIdentifierID = "blank_identifier_id"
+        case vocabularySize = "vocab_size", sequenceLength = "seq_len"
+        case puzzleIdentifierCount = "num_puzzle_identifiers", totalGroups = "total_groups"
+        case meanPuzzleExamples = "mean_puzzle_examples", sets
+    }
+
+    public init(padID: Int = 0, ignoreLabelID: Int? = 0, blankIdentifierID: Int = 0, vocabularySize: Int,
+                sequenceLength: Int, puzzleIdentifierCount: Int, totalGroups: Int, meanPuzzleExamples: Double,
+                sets: [String] = ["all"]) {
+        self.padID = padID
+        self.ignoreLabelID = ignoreLabelID
+        self.blankIdentifierID = blankIdentifierID
+        self.vocabularySize = vocabularySize
+        self.sequenceLength = sequenceLength
+        self.puzzleIdentifierCount = puzzleIdentifierCount
+        self.totalGroups = totalGroups
+        self.meanPuzzleExamples = meanPuzzleExamples
+        self.sets = sets
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(padID, forKey: .padID)
+        try c.encode(ignoreLabelID, forKey: .ignoreLabelID)  // null, not absent, as Python writes it
+        try c.encode(blankIdentifierID, forKey: .blankIdentifierID)
+        try c.encode(vocabularySize, forKey: .vocabularySize)
+        try c.encode(sequenceLength, forKey: .sequenceLength)
+        try c.encode(puzzleIdentifierCount, forKey: .puzzleIdentifierCount)
+        try c.encode(totalGroups, forKey: .totalGroups)
+        try c.encode(meanPuzzleExamples, forKey: .meanPuzzleExamples)
+        try c.encode(sets, forKey: .sets)
+    }
+}
+
+/// One split of a dataset in the reference's layout (spec §10.1): examples, grouped into
+/// puzzles, grouped into groups (an original and its augmentations). Tokens are kept as bytes,
+/// as the files store them.
+public struct DatasetSplit: Equatable, Sendable {
+    public var metadata: DatasetMetadata
+    /// `[examples × seq_len]`.
+    public var inputs: [UInt8]
+    public var labels: [UInt8]
+    /// `[puzzles]`: the puzzle-embedding row of each puzzle.
+    public var puzzleIdentifiers: [Int32]
+    /// `[puzzles + 1]`: examples of puzzle p are `puzzleIndices[p] ..< puzzleIndices[p+1]`.
+    public var puzzleIndices: [Int32]
+    /// `[groups + 1]`: puzzles of group g are `groupIndices[g] ..< groupIndices[g+1]`.
+    public var groupIndices: [Int32]
+
+    public var exampleCount: Int { inputs.count / max(metadata.sequenceLength, 1) }
+    public var puzzleCount: Int { puzzleIdentifiers.count }
+    public var groupCount: Int { groupIndices.count - 1 }
+
+    /// Example `e`'s input or label row.
+    public func input(_ e: Int) -> ArraySlice<UInt8> {
+        inputs[(e * metadata.sequenceLength)..<((e + 1) * metadata.sequenceLength)]
+    }
+    public func label(_ e: Int) -> ArraySlice<UInt8> {
+        labels[(e * metadata.sequenceLength)..<((e + 1) * metadata.sequenceLength)]
+    }
+}
+
+/// Accumulates groups of puzzles of examples, then yields a `DatasetSplit`.
+public struct DatasetSplitBuilder {
+    public let sequenceLength: Int
+    public private(set) var inputs: [UInt8] = []
+    public private(set) var labels: [UInt8] = []
+    public private(set) var puzzleIdentifiers: [Int32] = []
+    public private(set) var puzzleIndices: [Int32] = [0]
+    public private(set) var groupIndices: [Int32] = [0]
+
+    public init(sequenceLength: Int) { self.sequenceLength = sequenceLength }
+
+    /// Adds one puzzle (its examples as input/label rows of `sequenceLength` tokens).
+    public mutating func addPuzzle(identifier: Int32, examples: [(input: [UInt8], label: [UInt8])]) {
+        for e in examples {
+            precondition(e.input.count == sequenceLength && e.label.count == sequenceLength,
+                         "example rows must have \(sequenceLength) tokens")
+            inputs += e.input
+            labels += e.label
+        }
+        puzzleIdentifiers.append(identifier)
+        puzzleIndices.append(Int32(inputs.count / sequenceLength))
+    }
+
+    /// Closes the current group (the puzzles added since the last call).
+    public mutating func endGroup() {
+        if Int(groupIndices.last!) != puzzleIdentifiers.count { groupIndices.append(Int32(puzzleIdentifiers.count)) }
+    }
+
+    public func build(vocabularySize: Int, puzzleIdentifierCount: Int, ignoreLabelID: Int? = 0) -> DatasetSplit {
+        let puzzles = max(puzzleIdentifiers.count, 1)
+        let metadata = DatasetMetadata(
+            ignoreLabelID: ignoreLabelID, vocabularySize: vocabularySize, sequenceLength: sequenceLength,
+            puzzleIdentifierCount: puzzleIdentifierCount, totalGroups: groupIndices.count - 1,
+            meanPuzzleExamples: Double(inputs.count / sequenceLength) / Double(puzzles))
+        return DatasetSplit(metadata: metadata, inputs: inputs, labels: labels, puzzleIdentifiers: puzzleIdentifiers,
+                            puzzleIndices: puzzleIndices, groupIndices: groupIndices)
+    }
+}
+
+/// A dataset folder: `identifiers.json`, and `train/`, `test/` splits.
+public struct PuzzleDataset: Equatable, Sendable {
+    public var identifiers: [String]
+    public var splits: [String: DatasetSplit]
+
+    public init(identifiers: [String] = ["<blank>"], splits: [String: DatasetSplit]) {
+        self.identifiers = identifiers
+        self.splits = splits
+    }
+
+    /// Writes the folder in the reference's format. Everything goes to a temporary folder beside
+    /// `directory`, renamed into place at the end, so a failure leaves no partial dataset.
+    public func write(to directory: URL) throws {
+        let fm = FileManager.default
+        let parent = directory.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let temp = parent.appendingPathComponent(".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        try? fm.removeItem(at: temp)
+        do {
+            try fm.createDirectory(at: temp, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            try encoder.encode(identifiers).write(to: temp.appendingPathComponent("identifiers.json"))
+            for (name, split) in splits {
+                let dir = temp.appendingPathComponent(name)
+                try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+                try encoder.encode(split.metadata).write(to: dir.appendingPathComponent("dataset.json"))
+                let s = split.metadata.sequenceLength
+                let e = split.exampleCount
+                try NPY.write(bytes: split.inputs, shape: [e, s], to: dir.appendingPathComponent("all__inputs.npy"))
+                try NPY.write(bytes: split.labels, shape: [e, s], to: dir.appendingPathComponent("all__labels.npy"))
+                try NPY.write(NPYArray(shape: [split.puzzleCount], values: split.puzzleIdentifiers),
+                              to: dir.appendingPathComponent("all__puzzle_identifiers.npy"))
+                try NPY.write(NPYArray(shape: [split.puzzleIndices.count], values: split.puzzleIndices),
+                              to: dir.appendingPathComponent("all__puzzle_indices.npy"))
+                try NPY.write(NPYArray(shape: [split.groupIndices.count], values: split.groupIndices),
+                              to: dir.appendingPathComponent("all__group_indices.npy"))
+            }
+            if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
+            try fm.moveItem(at: temp, to: directory)
+        } catch {
+            try? fm.removeItem(at: temp)
+            throw error
+        }
+    }
+
+    /// Reads a dataset folder (ours or one built by the reference's Python builders), checking
+    /// every file against the metadata.
+    /// - Throws: `DatasetError` naming the file, the field and what was expected.
+    public static func read(from directory: URL, splits names: [String] = ["train", "test"]) throws -> PuzzleDataset {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DatasetError.missing(path: directory.path, what: "a dataset folder (with train/ and test/)")
+        }
+        var identifiers = ["<blank>"]
+        let idURL = directory.appendingPathComponent("identifiers.json")
+        if fm.fileExists(atPath: idURL.path) {
+            do { identifiers = try JSONDecoder().decode([String].self, from: Data(contentsOf: idURL)) } catch {
+                throw DatasetError.invalid(file: idURL.path, field: nil, reason: "expected a JSON list of strings")
+            }
+        }
+        var splits: [String: DatasetSplit] = [:]
+        for name in names {
+            let dir = directory.appendingPathComponent(name)
+            guard fm.fileExists(atPath: dir.appendingPathComponent("dataset.json").path) else { continue }
+            splits[name] = try readSplit(dir)
+        }
+        guard !splits.isEmpty else {
+            throw DatasetError.missing(path: directory.path, what: "train/dataset.json or test/dataset.json")
+        }
+        return PuzzleDataset(identifiers: identifiers, splits: splits)
+    }
+
+    static func readSplit(_ dir: URL) throws -> DatasetSplit {
+        let metaURL = dir.appendingPathComponent("dataset.json")
+        let metadata: DatasetMetadata
+        do {
+            metadata = try JSONDecoder().decode(DatasetMetadata.self, from: Data(contentsOf: metaURL))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw DatasetError.invalid(file: metaURL.path, field: key.stringValue, reason: "missing")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw DatasetError.invalid(file: metaURL.path, field: context.codingPath.last?.stringValue,
+                                       reason: "has the wrong type")
+        } catch {
+            throw DatasetError.invalid(file: metaURL.path, field: nil, reason: "not valid JSON (\(error))")
+        }
+        let set = metadata.sets.first ?? "all"
+        func array(_ field: String) throws -> NPYArray {
+            let url = dir.appendingPathComponent("\(set)__\(field).npy")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw DatasetError.missing(path: url.path, what: "the \(field) array")
+            }
+            return try NPY.readIntegers(url)
+        }
+        let s = metadata.sequenceLength
+        let inputs = try array("inputs"), labels = try array("labels")
+        let ids = try array("puzzle_identifiers"), puzzles = try array("puzzle_indices"), groups = try array("group_indices")
+        let path = { (f: String) in dir.appendingPathComponent("\(set)__\(f).npy").path }
+        guard inputs.shape.count == 2, inputs.shape[1] == s else {
+            throw DatasetError.invalid(file: path("inputs"), field: "shape", reason: "is \(inputs.shape); expected [examples, \(s)] (seq_len)")
+        }
+        guard labels.shape == inputs.shape else {
+            throw DatasetError.invalid(file: path("labels"), field: "shape", reason: "is \(labels.shape); expected \(inputs.shape) like the inputs")
+        }
+        let examples = inputs.shape[0]
+        guard puzzles.shape == [ids.values.count + 1], puzzles.values.first == 0, puzzles.values.last == Int32(examples),
+              zip(puzzles.values, puzzles.values.dropFirst()).allSatisfy({ $0 <= $1 })
+        else {
+            throw DatasetError.invalid(file: path("puzzle_indices"), field: nil,
+                                       reason: "must be [puzzles + 1] = [\(ids.values.count + 1)], rising from 0 to \(examples) (the example count)")
+        }
+        guard groups.values.first == 0, groups.values.last == Int32(ids.values.count),
+              zip(groups.values, groups.values.dropFirst()).allSatisfy({ $0 <= $1 })
+        else {
+            throw DatasetError.invalid(file: path("group_indices"), field: nil,
+                                       reason: "must rise from 0 to \(ids.values.count) (the puzzle count)")
+        }
+        if let bad = ids.values.first(where: { $0 < 0 || Int($0) >= metadata.puzzleIdentifierCount }) {
+            throw DatasetError.invalid(file: path("puzzle_identifiers"), field: nil,
+                                       reason: "holds \(bad), outside 0..<\(metadata.puzzleIdentifierCount) (num_puzzle_identifiers)")
+        }
+        for (field, a) in [("inputs", inputs), ("labels", labels)] {
+            if let bad = a.values.first(where: { $0 < 0 || Int($0) >= metadata.vocabularySize }) {
+                throw DatasetError.invalid(file: path(field), field: nil,
+                                           reason: "holds token \(bad), outside 0..<\(metadata.vocabularySize) (vocab_size)")
+            }
+        }
+        return DatasetSplit(metadata: metadata, inputs: inputs.values.map { UInt8($0) },
+                            labels: labels.values.map { UInt8($0) }, puzzleIdentifiers: ids.values,
+                            puzzleIndices: puzzles.values, groupIndices: groups.values)
+    }
+}
+
+/// A dataset folder that cannot be used.
+public enum DatasetError: Error, CustomStringConvertible, Equatable {
+    case missing(path: String, what: String)
+    case invalid(file: String, field: String?, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let p, let w): return "\(p): not found; expected \(w)."
+        case .invalid(let f, let field, let r):
+            return field.map { "\(f): field '\($0)' \(r)." } ?? "\(f): \(r)."
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Dispatch
+import Foundation
+
+/// Sudoku datasets in the reference's format (spec §10.3, §12.1): tokens 0 PAD, 1 blank,
+/// digit + 1; all 81 cells supervised; one puzzle-embedding id (0); each original and its
+/// augmentations form one group (train), every test puzzle its own group.
+public enum SudokuDataset {
+    public static let vocabularySize = 11
+
+    /// The token row of a Sudoku (blank → 1, digit d → d + 1).
+    public static func tokens(_ s: Sudoku) -> [UInt8] { s.cells.map { $0 + 1 } }
+
+    /// The Sudoku a token row encodes (inverse of `tokens`; PAD reads as blank).
+    public static func sudoku(tokens: [UInt8]) -> Sudoku {
+        Sudoku(cells: tokens.map { $0 <= 1 ? 0 : min($0 - 1, 9) })
+    }
+
+    /// Builds the two splits; `augmentations` variants per training original.
+    public static func build<G: RandomNumberGenerator>(
+        train: [(puzzle: Sudoku, solution: Sudoku)], test: [(puzzle: Sudoku, solution: Sudoku)],
+        augmentations: Int, using generator: inout G
+    ) -> PuzzleDataset {
+        var trainBuilder = DatasetSplitBuilder(sequenceLength: 81)
+        for (puzzle, solution) in train {
+            trainBuilder.addPuzzle(identifier: 0, examples: [(tokens(puzzle), tokens(solution))])
+            for _ in 0..<augmentations {
+                let a = SudokuAugmentation(using: &generator)
+                trainBuilder.addPuzzle(identifier: 0, examples: [(tokens(a.apply(puzzle)), tokens(a.apply(solution)))])
+            }
+            trainBuilder.endGroup()
+        }
+        var testBuilder = DatasetSplitBuilder(sequenceLength: 81)
+        for (puzzle, solution) in test {
+            testBuilder.addPuzzle(identifier: 0, examples: [(tokens(puzzle), tokens(solution))])
+            testBuilder.endGroup()
+        }
+        return PuzzleDataset(splits: [
+            "train": trainBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),
+            "test": testBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),
+        ])
+    }
+
+    /// `count` generated puzzles, on all cores; puzzle i depends only on (`seed`, i), so the same
+    /// seed gives the same puzzles whatever the thread count. `progress` is called from worker
+    /// threads with the number finished so far.
+    public static func generate(count: Int, generator: SudokuGenerator, seed: UInt64,
+                                progress: @escaping @Sendable (Int) -> Void = { _ in })
+        -> [(puzzle: Sudoku, solution: Sudoku, rating: Int)]
+    {
+        let results = UnsafeMutableBufferPointer<(puzzle: Sudoku, solution: Sudoku, rating: Int)?>.allocate(capacity: count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let counter = Counter()
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let solver = SudokuSolver()
+            var i = w
+            while i < count {
+                var rng = SplitMix(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(i + 1))
+                results[i] = generator.generate(using: &rng, solver: solver)
+                progress(counter.increment())
+                i += workers
+            }
+        }
+        return results.map { $0! }
+    }
+}
+
+/// A small, fast, seedable generator for per-item streams (SplitMix64).
+public struct SplitMix: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A thread-safe counter for progress reports.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}

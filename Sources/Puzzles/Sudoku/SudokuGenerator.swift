@@ -1,0 +1,76 @@
+/// Generates Sudokus with a unique solution, verified by `SudokuSolver`.
+///
+/// A random complete grid is drawn (the solver on an empty grid with shuffled digit order), then
+/// givens are removed in random order while the solution stays unique. Removing until no given
+/// can go gives a *minimal* puzzle; `targetClues` stops earlier. A puzzle is kept when its
+/// rating (the solver's backtracks) is at least `minimumRating`.
+public struct SudokuGenerator {
+    public var minimumRating: Int
+    /// Stop removing at this many givens (nil: remove until minimal).
+    public var targetClues: Int?
+
+    public init(minimumRating: Int = 0, targetClues: Int? = nil) {
+        self.minimumRating = minimumRating
+        self.targetClues = targetClues
+    }
+
+    /// One puzzle and its solution; tries until the rating is reached.
+    public func generate<G: RandomNumberGenerator>(using generator: inout G,
+                                                   solver: SudokuSolver = SudokuSolver())
+        -> (puzzle: Sudoku, solution: Sudoku, rating: Int)
+    {
+        while true {
+            let solution = solver.solve(Sudoku(cells: Array(repeating: 0, count: 81)), limit: 1,
+                                        shuffledBy: &generator).solutions[0]
+            var puzzle = solution
+            var clues = 81
+            for cell in Array(0..<81).shuffled(using: &generator) {
+                if let target = targetClues, clues <= target { break }
+                let saved = puzzle.cells[cell]
+                puzzle.cells[cell] = 0
+                if solver.solve(puzzle, limit: 2).solutions.count != 1 {
+                    puzzle.cells[cell] = saved
+                } else {
+                    clues -= 1
+                }
+            }
+            let rating = solver.solve(puzzle, limit: 2).backtracks
+            if rating >= minimumRating { return (puzzle, solution, rating) }
+        }
+    }
+}
+
+/// The reference's Sudoku augmentation (spec §12.1): a digit relabelling, an optional
+/// transpose, a shuffle of the bands and of the rows within each band, and the same for stacks
+/// and columns. Applied identically to a puzzle and its solution, it maps valid pairs to valid
+/// pairs.
+public struct SudokuAugmentation: Equatable, Sendable {
+    /// `digitMap[d]` replaces digit d (index 0 stays 0).
+    public var digitMap: [UInt8]
+    public var transpose: Bool
+    /// Row r of the result is row `rowOrder[r]` of the (transposed) input; same for columns.
+    public var rowOrder: [Int]
+    public var columnOrder: [Int]
+
+    /// A random augmentation, drawing in the reference's order.
+    public init<G: RandomNumberGenerator>(using g: inout G) {
+        digitMap = [0] + Array(UInt8(1)...9).shuffled(using: &g)
+        transpose = Double.random(in: 0..<1, using: &g) < 0.5
+        let bands = Array(0..<3).shuffled(using: &g)
+        rowOrder = bands.flatMap { b in Array(0..<3).shuffled(using: &g).map { 3 * b + $0 } }
+        let stacks = Array(0..<3).shuffled(using: &g)
+        columnOrder = stacks.flatMap { s in Array(0..<3).shuffled(using: &g).map { 3 * s + $0 } }
+    }
+
+    public func apply(_ s: Sudoku) -> Sudoku {
+        var out = [UInt8](repeating: 0, count: 81)
+        for r in 0..<9 {
+            for c in 0..<9 {
+                let (sr, sc) = (rowOrder[r], columnOrder[c])
+                let v = transpose ? s[sc, sr] : s[sr, sc]
+                out[r * 9 + c] = digitMap[Int(v)]
+            }
+        }
+        return Sudoku(cells: out)
+    }
+}
