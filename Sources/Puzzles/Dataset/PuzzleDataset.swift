@@ -64,6 +64,18 @@ public struct DatasetSplit: Equatable, Sendable {
     public var groupIndices: [Int32]
 
     public var exampleCount: Int { inputs.count / max(metadata.sequenceLength, 1) }
+
+    /// FNV-1a (64-bit) over every array of the split: equal checksums, equal bytes.
+    public var checksum: UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ byte: UInt8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        for b in inputs { mix(b) }
+        for b in labels { mix(b) }
+        for array in [puzzleIdentifiers, puzzleIndices, groupIndices] {
+            for v in array { withUnsafeBytes(of: v.littleEndian) { $0.forEach(mix) } }
+        }
+        return h
+    }
     public var puzzleCount: Int { puzzleIdentifiers.count }
     public var groupCount: Int { groupIndices.count - 1 }
 

@@ -1,0 +1,278 @@
+import ArgumentParser
+import Foundation
+import Puzzles
+
+/// `hrm data …`: build datasets in the reference's format, and look at them.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Generate, convert and show puzzle datasets (the reference's .npy format).",
+        subcommands: [SudokuDataCommand.self, MazeDataCommand.self, ARCDataCommand.self, ShowDataCommand.self]
+    )
+}
+
+struct SudokuDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sudoku",
+        abstract: "Generate Sudokus with unique solutions, or convert the Sudoku-Extreme CSV.",
+        discussion: """
+            Generated puzzles are minimal (no given can be removed) unless --clues is set; \
+            --min-rating keeps only puzzles whose solver backtrack count reaches it. Each \
+            training original gets --augment variants (digit relabelling, transpose, band and \
+            row shuffles), as the reference builds Sudoku-Extreme-1k. The same seed gives the \
+            same bytes.
+
+            Examples:
+              hrm data sudoku --out data/sudoku-1k --count 1000 --min-rating 20 --augment 1000
+              hrm data sudoku --out data/sudoku-extreme-1k --from-csv sudoku-extreme/ --subsample 1000 --augment 1000
+            """
+    )
+
+    @Option(help: "Output dataset folder (written whole at the end; nothing partial is left on failure).")
+    var out: String
+    @Option(help: "Training puzzles to generate.")
+    var count: Int = 1000
+    @Option(name: .customLong("test-count"), help: "Test puzzles to generate.")
+    var testCount: Int = 200
+    @Option(name: .customLong("min-rating"), help: "Keep only puzzles rated at least this (solver backtracks).")
+    var minRating: Int = 0
+    @Option(help: "Stop removing givens at this many clues (default: minimal puzzles).")
+    var clues: Int?
+    @Option(help: "Augmented variants per training puzzle.")
+    var augment: Int = 0
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+    @Option(name: .customLong("from-csv"), help: "A Sudoku-Extreme CSV file (training rows), or a folder with train.csv and test.csv.")
+    var fromCSV: String?
+    @Option(name: .customLong("test-csv"), help: "Test rows, when --from-csv is a file.")
+    var testCSV: String?
+    @Option(help: "Keep this many random training rows of the CSV.")
+    var subsample: Int?
+    @Option(name: .customLong("test-subsample"), help: "Keep this many random test rows of the CSV.")
+    var testSubsample: Int?
+
+    func validate() throws {
+        guard count > 0, testCount >= 0 else { throw ValidationError("--count must be positive and --test-count not negative.") }
+        guard augment >= 0 else { throw ValidationError("--augment must not be negative; got \(augment).") }
+        if let clues, !(17...81).contains(clues) {
+            throw ValidationError("--clues must be between 17 and 81 (no 9×9 Sudoku with fewer than 17 clues has a unique solution); got \(clues).")
+        }
+        if fromCSV != nil && clues != nil { throw ValidationError("--clues applies to generated puzzles, not to --from-csv.") }
+        if let s = subsample, s <= 0 { throw ValidationError("--subsample must be positive; got \(s).") }
+    }
+
+    func run() throws {
+        let start = Date()
+        var train: [(puzzle: Sudoku, solution: Sudoku)] = []
+        var test: [(puzzle: Sudoku, solution: Sudoku)] = []
+        var rng = SplitMix(seed: seed ^ 0x5EED_5EED)
+        if let fromCSV {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: fromCSV, isDirectory: &isDirectory)
+            let trainURL = isDirectory.boolValue ? URL(fileURLWithPath: fromCSV).appendingPathComponent("train.csv") : URL(fileURLWithPath: fromCSV)
+            let testURL = isDirectory.boolValue ? URL(fileURLWithPath: fromCSV).appendingPathComponent("test.csv") : testCSV.map { URL(fileURLWithPath: $0) }
+            func load(_ url: URL, keep: Int?) throws -> [(puzzle: Sudoku, solution: Sudoku)] {
+                var rows = try SudokuRecord.readCSV(url).filter { $0.rating >= minRating }
+                if let keep, keep < rows.count { rows = Array(rows.shuffled(using: &rng).prefix(keep)) }
+                return rows.map { ($0.question, $0.answer) }
+            }
+            train = try load(trainURL, keep: subsample)
+            if let testURL { test = try load(testURL, keep: testSubsample) }
+            print("read \(train.count) training and \(test.count) test puzzles (rating ≥ \(minRating))")
+        } else {
+            let bar = ProgressBar("generating", total: count + testCount, unit: "puzzles")
+            let generator = SudokuGenerator(minimumRating: minRating, targetClues: clues)
+            let all = SudokuDataset.generate(count: count + testCount, generator: generator, seed: seed) { bar.update($0) }
+            bar.finish()
+            train = all[..<count].map { ($0.puzzle, $0.solution) }
+            test = all[count...].map { ($0.puzzle, $0.solution) }
+            let ratings = all.map(\.rating).sorted()
+            print("ratings (solver backtracks): median \(ratings[ratings.count / 2]), max \(ratings.last!); clues: mean \(String(format: "%.1f", Double(all.map { 81 - $0.puzzle.blankCount }.reduce(0, +)) / Double(all.count)))")
+        }
+        let dataset = SudokuDataset.build(train: train, test: test, augmentations: augment, using: &rng)
+        try dataset.write(to: URL(fileURLWithPath: out))
+        printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
+    }
+}
+
+struct MazeDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "maze",
+        abstract: "Generate square mazes with long shortest paths (the reference's Maze-Hard kind).",
+        discussion: """
+            Perfect mazes (one route between any two cells) carved on the odd lattice, with S \
+            and G drawn until the shortest path has at least --min-path cells; the labels mark \
+            that path with 'o'. --augment adds the 8 rotations and reflections of each training \
+            maze as one group.
+
+            Example:
+              hrm data maze --out data/maze-30x30-hard --size 30 --min-path 110 --count 1000
+            """
+    )
+
+    @Option(help: "Output dataset folder.")
+    var out: String
+    @Option(help: "Side of the square maze (at most 30).")
+    var size: Int = 30
+    @Option(name: .customLong("min-path"), help: "Minimum shortest-path length in cells (S and G included).")
+    var minPath: Int = 110
+    @Option(help: "Training mazes.")
+    var count: Int = 1000
+    @Option(name: .customLong("test-count"), help: "Test mazes.")
+    var testCount: Int = 200
+    @Flag(help: "Add the 8 dihedral variants of each training maze.")
+    var augment = false
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard (5...30).contains(size) else { throw ValidationError("--size must be 5 to 30; got \(size).") }
+        let cells = ((size - 1) / 2) * ((size - 1) / 2)
+        guard minPath >= 2, minPath <= cells * 2 - 1 else {
+            throw ValidationError("--min-path \(minPath) cannot be reached in a \(size)×\(size) maze (at most \(cells * 2 - 1) cells).")
+        }
+        guard count > 0, testCount >= 0 else { throw ValidationError("--count must be positive and --test-count not negative.") }
+    }
+
+    func run() throws {
+        let start = Date()
+        let generator = MazeGenerator(size: size, minimumPathLength: minPath)
+        var rng = SplitMix(seed: seed)
+        let bar = ProgressBar("generating", total: count + testCount, unit: "mazes")
+        var mazes: [(puzzle: Maze, solution: Maze)] = []
+        for i in 0..<(count + testCount) {
+            mazes.append(generator.generate(using: &rng))
+            bar.update(i + 1)
+        }
+        bar.finish()
+        let dataset = MazeDataset.build(train: Array(mazes[..<count]), test: Array(mazes[count...]), dihedralAugmentation: augment)
+        try dataset.write(to: URL(fileURLWithPath: out))
+        let lengths = mazes.map { $0.puzzle.shortestPath()!.count }.sorted()
+        print("shortest paths: min \(lengths.first!), median \(lengths[lengths.count / 2]), max \(lengths.last!) cells")
+        printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
+    }
+}
+
+struct ShowDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Print a dataset's examples as grids: the puzzle and its solution.",
+        discussion: """
+            Example:
+              hrm data show data/sudoku-1k --split test --index 3 --count 2
+            """
+    )
+
+    @Argument(help: "A dataset folder (with train/ and test/).")
+    var directory: String
+    @Option(help: "The split: train or test.")
+    var split: String = "train"
+    @Option(help: "First example to show.")
+    var index: Int = 0
+    @Option(help: "How many examples to show.")
+    var count: Int = 1
+
+    func validate() throws {
+        guard ["train", "test"].contains(split) else { throw ValidationError("--split must be train or test; got '\(split)'.") }
+        guard index >= 0, count >= 1 else { throw ValidationError("--index must not be negative and --count positive.") }
+    }
+
+    func run() throws {
+        let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: directory), splits: [split])
+        guard let s = dataset.splits[split] else { throw CommandError("\(directory) has no \(split) split.") }
+        guard index < s.exampleCount else {
+            throw CommandError("\(directory)/\(split) has \(s.exampleCount) examples; --index \(index) is past the end.")
+        }
+        print("\(directory)/\(split): \(s.exampleCount) examples, \(s.puzzleCount) puzzles, \(s.groupCount) groups; vocab \(s.metadata.vocabularySize), seq_len \(s.metadata.sequenceLength)")
+        for e in index..<min(index + count, s.exampleCount) {
+            let puzzle = s.puzzleIndices.lastIndex { $0 <= Int32(e) } ?? 0
+            let id = Int(s.puzzleIdentifiers[min(puzzle, s.puzzleCount - 1)])
+            let name = id < dataset.identifiers.count ? dataset.identifiers[id] : "#\(id)"
+            print("\nexample \(e) (puzzle \(min(puzzle, s.puzzleCount - 1)), identifier \(id) \(name))")
+            print(TokenGrid.render(input: Array(s.input(e)), label: Array(s.label(e)), metadata: s.metadata))
+        }
+    }
+}
+
+/// Renders token rows of the known datasets side by side.
+enum TokenGrid {
+    static func render(input: [UInt8], label: [UInt8], metadata: DatasetMetadata) -> String {
+        let left: [String], right: [String]
+        switch (metadata.vocabularySize, metadata.sequenceLength) {
+        case (SudokuDataset.vocabularySize, 81):
+            left = SudokuDataset.sudoku(tokens: input).description.split(separator: "\n").map(String.init)
+            right = SudokuDataset.sudoku(tokens: label).description.split(separator: "\n").map(String.init)
+        case (MazeDataset.vocabularySize, _):
+            left = MazeDataset.maze(tokens: input).description.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            right = MazeDataset.maze(tokens: label).description.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        case (ARCEncoding.vocabularySize, ARCEncoding.sequenceLength):
+            left = ARCEncoding.render(ARCEncoding.crop(input))
+            right = ARCEncoding.render(ARCEncoding.crop(label))
+        default:
+            let side = Int(Double(input.count).squareRoot())
+            let rows = side * side == input.count ? side : 1
+            let columns = input.count / rows
+            left = (0..<rows).map { r in input[(r * columns)..<((r + 1) * columns)].map { String($0, radix: 16) }.joined() }
+            right = (0..<rows).map { r in label[(r * columns)..<((r + 1) * columns)].map { String($0, radix: 16) }.joined() }
+        }
+        let width = max(left.map(\.count).max() ?? 0, 6)
+        var lines = ["puzzle".padding(toLength: width, withPad: " ", startingAt: 0) + "    solution"]
+        for i in 0..<max(left.count, right.count) {
+            let l = i < left.count ? left[i] : ""
+            lines.append(l.padding(toLength: width, withPad: " ", startingAt: 0) + "    " + (i < right.count ? right[i] : ""))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The closing summary of a data command: counts, checksum, time.
+func printSummary(_ dataset: PuzzleDataset, out: String, seconds: Double) {
+    print("wrote \(out) in \(String(format: "%.1f", seconds)) s")
+    for name in dataset.splits.keys.sorted() {
+        let s = dataset.splits[name]!
+        print("  \(name): \(s.groupCount) groups, \(s.puzzleCount) puzzles, \(s.exampleCount) examples; checksum \(String(s.checksum, radix: 16))")
+    }
+}
+
+struct ARCDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arc",
+        abstract: "Build an ARC dataset from task folders, with the reference's augmentations.",
+        discussion: """
+            Each folder given holds subfolders of task JSON files (ARC-AGI-1 and -2 have \
+            training/ and evaluation/). Demonstration pairs train; the test pairs of tasks under \
+            evaluation/ form the test split. Each task gains --augment distinct variants (colour \
+            permutations keeping black, then one of the 8 rotations/reflections).
+
+            Example:
+              hrm data arc --out data/arc-1-aug-1000 --tasks ../shared/data/arc-agi-1 --augment 1000
+            """
+    )
+
+    @Option(help: "Output dataset folder.")
+    var out: String
+    @Option(parsing: .upToNextOption, help: "Folders of task subfolders (e.g. ../shared/data/arc-agi-1).")
+    var tasks: [String]
+    @Option(help: "Augmented variants per task.")
+    var augment: Int = 1000
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 42
+
+    func validate() throws {
+        guard !tasks.isEmpty else { throw ValidationError("--tasks needs at least one folder.") }
+        guard augment >= 0 else { throw ValidationError("--augment must not be negative; got \(augment).") }
+    }
+
+    func run() throws {
+        let start = Date()
+        let loaded = try ARCDataset.loadTasks(from: tasks.map { URL(fileURLWithPath: $0) })
+        print("read \(loaded.count) tasks (\(loaded.filter(\.testToTestSplit).count) with test pairs for the test split)")
+        var rng = SplitMix(seed: seed)
+        let bar = ProgressBar("augmenting", total: loaded.count, unit: "tasks")
+        let dataset = ARCDataset.build(tasks: loaded, augmentations: augment, using: &rng) { bar.update($0) }
+        bar.finish()
+        try dataset.write(to: URL(fileURLWithPath: out))
+        print("identifiers: \(dataset.identifiers.count - 1) puzzle names")
+        printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
+    }
+}

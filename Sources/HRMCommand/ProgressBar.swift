@@ -1,0 +1,61 @@
+import Foundation
+
+/// A progress bar on standard error: `label [#####.....] done/total  rate/s  ETA`.
+///
+/// On a terminal it redraws one line; otherwise (logs, CI) it prints a line every 10 %.
+/// Thread-safe: workers may report from any thread.
+final class ProgressBar: @unchecked Sendable {
+    private let label: String
+    private let total: Int
+    private let unit: String
+    private let start = Date()
+    private let lock = NSLock()
+    private var lastDraw = Date.distantPast
+    private var lastDecile = -1
+    private let isTerminal = isatty(fileno(stderr)) != 0
+
+    init(_ label: String, total: Int, unit: String = "items") {
+        self.label = label
+        self.total = max(total, 1)
+        self.unit = unit
+    }
+
+    func update(_ done: Int, extra: String = "") {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Date()
+        let decile = done * 10 / total
+        if isTerminal {
+            guard now.timeIntervalSince(lastDraw) > 0.1 || done >= total else { return }
+        } else {
+            guard decile > lastDecile else { return }
+        }
+        lastDraw = now
+        lastDecile = decile
+        let elapsed = now.timeIntervalSince(start)
+        let rate = Double(done) / max(elapsed, 1e-9)
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let width = 24
+        let filled = min(width, done * width / total)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let line = "\(label) [\(bar)] \(done)/\(total)  \(Self.format(rate)) \(unit)/s  ETA \(Self.clock(eta))\(extra.isEmpty ? "" : "  " + extra)"
+        FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (isTerminal ? "" : "\n")).utf8))
+    }
+
+    /// Ends the bar's line and returns the seconds it ran.
+    @discardableResult
+    func finish() -> Double {
+        update(total)
+        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        return Date().timeIntervalSince(start)
+    }
+
+    static func format(_ rate: Double) -> String {
+        rate >= 100 ? String(format: "%.0f", rate) : String(format: "%.2f", rate)
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
