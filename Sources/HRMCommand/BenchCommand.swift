@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Layers
+import Puzzles
 import Tensors
 
 /// `hrm bench …`: benchmarks that print numbers (never tests; the machine is noisy).
@@ -8,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed.",
-        subcommands: [KernelsCommand.self],
+        subcommands: [KernelsCommand.self, SudokuBenchCommand.self],
         defaultSubcommand: KernelsCommand.self
     )
 }
@@ -107,4 +108,64 @@ private func formatRow(_ r: BenchmarkResult) -> String {
             : String(format: "%.0f%% of %@", ratio * 100, base)
     }
     return pad(r.name, 44) + pad(r.shape, 34) + pad(t, 12) + pad(rate, 16) + versus
+}
+
+/// `hrm bench sudoku`: the classical solver's speed on easy and hard sets.
+struct SudokuBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sudoku",
+        abstract: "Time the classical Sudoku solver (one core) on easy and hard puzzles.",
+        discussion: """
+            Easy: minimal generated puzzles (any rating). Hard: generated puzzles whose solver \
+            backtrack count is at least --hard-rating, or the rows of --hard-csv (e.g. \
+            Sudoku-Extreme's test.csv). Each puzzle is solved to completion with uniqueness \
+            checked (limit 2), on one thread; the median of several passes is reported.
+
+            Example:
+              hrm bench sudoku --hard-rating 20 --count 300
+            """
+    )
+
+    @Option(help: "Puzzles per set.")
+    var count: Int = 300
+    @Option(name: .customLong("hard-rating"), help: "Minimum backtracks for the generated hard set.")
+    var hardRating: Int = 20
+    @Option(name: .customLong("hard-csv"), help: "Use this Sudoku-Extreme CSV as the hard set instead.")
+    var hardCSV: String?
+    @Option(help: "Timed passes over each set.")
+    var passes: Int = 5
+
+    func validate() throws {
+        guard count > 0, passes > 0 else { throw ValidationError("--count and --passes must be positive.") }
+    }
+
+    func run() throws {
+        let easy = SudokuDataset.generate(count: count, generator: SudokuGenerator(), seed: 1).map(\.puzzle)
+        let hard: [Sudoku]
+        if let hardCSV {
+            hard = Array(try SudokuRecord.readCSV(URL(fileURLWithPath: hardCSV)).prefix(count).map(\.question))
+        } else {
+            let bar = ProgressBar("generating hard set", total: count, unit: "puzzles")
+            hard = SudokuDataset.generate(count: count, generator: SudokuGenerator(minimumRating: hardRating), seed: 2) { bar.update($0) }.map(\.puzzle)
+            bar.finish()
+        }
+        let solver = SudokuSolver()
+        for (name, set) in [("easy (minimal, any rating)", easy), (hardCSV.map { "hard (\($0))" } ?? "hard (rating ≥ \(hardRating))", hard)] {
+            var rates: [Double] = []
+            var backtracks = 0
+            for _ in 0..<passes {
+                let start = DispatchTime.now().uptimeNanoseconds
+                backtracks = 0
+                for p in set {
+                    let r = solver.solve(p, limit: 2)
+                    precondition(r.solutions.count == 1, "bench puzzles must have a unique solution")
+                    backtracks += r.backtracks
+                }
+                rates.append(Double(set.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+            }
+            rates.sort()
+            print(String(format: "%@: %.0f puzzles/s (median of %d passes; range %.0f–%.0f), mean %.1f backtracks",
+                         name, rates[rates.count / 2], passes, rates.first!, rates.last!, Double(backtracks) / Double(set.count)))
+        }
+    }
 }

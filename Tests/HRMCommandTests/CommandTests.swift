@@ -82,3 +82,65 @@ import Tensors
         #expect(q.count == 2 && q[0].contains("token 12") && q[1].contains("puzzle id 5"))
     }
 }
+
+@Suite struct DataCommandTests {
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-datacmd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    func run(_ arguments: [String]) throws {
+        var command = try HRMCommand.parseAsRoot(arguments)
+        try command.run()
+    }
+
+    func bytes(_ dir: URL) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for split in ["train", "test"] {
+            for f in try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent(split).path) {
+                out["\(split)/\(f)"] = try Data(contentsOf: dir.appendingPathComponent("\(split)/\(f)"))
+            }
+        }
+        return out
+    }
+
+    @Test func theSameSeedGivesTheSameBytes() throws {
+        let dir = try temporaryDirectory()
+        for name in ["a", "b"] {
+            try run(["data", "sudoku", "--out", dir.appendingPathComponent(name).path, "--count", "6",
+                     "--test-count", "2", "--augment", "3", "--seed", "7"])
+            try run(["data", "maze", "--out", dir.appendingPathComponent("m" + name).path, "--size", "11",
+                     "--min-path", "15", "--count", "4", "--test-count", "2", "--seed", "7"])
+        }
+        #expect(try bytes(dir.appendingPathComponent("a")) == bytes(dir.appendingPathComponent("b")))
+        #expect(try bytes(dir.appendingPathComponent("ma")) == bytes(dir.appendingPathComponent("mb")))
+        try run(["data", "sudoku", "--out", dir.appendingPathComponent("c").path, "--count", "6",
+                 "--test-count", "2", "--augment", "3", "--seed", "8"])
+        #expect(try bytes(dir.appendingPathComponent("a")) != bytes(dir.appendingPathComponent("c")))
+    }
+
+    @Test func aFailedBuildLeavesNothingBehind() throws {
+        let dir = try temporaryDirectory()
+        let csv = dir.appendingPathComponent("bad.csv")
+        try "source,question,answer,rating\nx,123,456,1\n".write(to: csv, atomically: true, encoding: .utf8)
+        #expect(throws: PuzzleFormatError.self) {
+            try run(["data", "sudoku", "--out", dir.appendingPathComponent("out").path, "--from-csv", csv.path])
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["bad.csv"])
+    }
+
+    @Test func dataOptionsAreValidated() {
+        for arguments in [["data", "sudoku", "--out", "x", "--clues", "12"],
+                          ["data", "maze", "--out", "x", "--size", "40"],
+                          ["data", "maze", "--out", "x", "--size", "9", "--min-path", "500"],
+                          ["data", "show", "x", "--split", "dev"],
+                          ["data", "arc", "--out", "x"]] {
+            #expect(throws: (any Error).self, "\(arguments)") { try HRMCommand.parseAsRoot(arguments) }
+        }
+        for command: ParsableCommand.Type in [SudokuDataCommand.self, MazeDataCommand.self, ARCDataCommand.self,
+                                              ShowDataCommand.self, SudokuBenchCommand.self] {
+            #expect(command.helpMessage().contains("Example"), "\(command)")
+        }
+    }
+}

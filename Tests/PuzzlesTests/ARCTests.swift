@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import Puzzles
+
+/// ARC-AGI data beside the checkout (never copied into the repository).
+let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../../../shared/data").standardized
+
+@Suite struct ARCTests {
+    @Test func loadsTheRealTaskFolders() throws {
+        let training = try ARCTask.loadFolder(sharedData.appendingPathComponent("arc-agi-1/training"))
+        #expect(training.count == 400)
+        let evaluation2 = try ARCTask.loadFolder(sharedData.appendingPathComponent("arc-agi-2/evaluation"))
+        #expect(evaluation2.count == 120)
+        #expect(training.allSatisfy { !$0.train.isEmpty && !$0.test.isEmpty })
+        // Spec §12.3 counts: ARC-1 training has 1302 demonstration and 416 test pairs.
+        #expect(training.map(\.train.count).reduce(0, +) == 1302)
+        #expect(training.map(\.test.count).reduce(0, +) == 416)
+    }
+
+    @Test func augmentationsInvertExactly() throws {
+        let task = try ARCTask.loadFolder(sharedData.appendingPathComponent("arc-agi-1/training"))[7]
+        var rng = SplitMix(seed: 9)
+        for _ in 0..<20 {
+            let a = ARCAugmentation(using: &rng)
+            for pair in task.train + task.test {
+                let moved = a.apply(pair.output)
+                #expect(a.invert(moved) == pair.output)
+                // Black stays black.
+                #expect(pair.output.cells.indices.filter { pair.output.cells[$0] == 0 }.count
+                        == moved.cells.filter { $0 == 0 }.count)
+            }
+            let name = a.name(for: task.name)
+            let parsed = try #require(ARCAugmentation.parse(name))
+            #expect(parsed.task == task.name && parsed.augmentation == a)
+        }
+        #expect(ARCAugmentation.parse("007bbfb7") == nil)
+    }
+
+    @Test func encodingPlacesEOSAndCropRecoversTheGrid() {
+        let grid = Grid(rows: 2, columns: 3, cells: [0, 1, 2, 3, 4, 5])
+        let tokens = ARCEncoding.encode(grid)
+        #expect(Array(tokens[0..<4]) == [2, 3, 4, 1])      // row 0 then the EOS column
+        #expect(Array(tokens[30..<34]) == [5, 6, 7, 1])
+        #expect(Array(tokens[60..<64]) == [1, 1, 1, 0])    // EOS row; the corner stays PAD
+        #expect(ARCEncoding.crop(tokens) == grid)
+        let full = Grid(rows: 30, columns: 30, fill: 7)
+        #expect(ARCEncoding.crop(ARCEncoding.encode(full)) == full)
+        let shifted = ARCEncoding.encode(grid, row: 5, column: 7)
+        #expect(shifted[5 * 30 + 7] == 2 && shifted[7 * 30 + 7] == 1 && shifted[5 * 30 + 10] == 1)
+        #expect(ARCEncoding.crop([UInt8](repeating: 0, count: 900)).rows == 0)
+    }
+
+    @Test func datasetFollowsTheSplitRules() throws {
+        let tasks = try ARCDataset.loadTasks(from: [sharedData.appendingPathComponent("arc-agi-1")])
+        #expect(tasks.count == 800 && tasks.filter(\.testToTestSplit).count == 400)
+        let few = Array(tasks.filter { $0.testToTestSplit }.prefix(3)) + Array(tasks.filter { !$0.testToTestSplit }.prefix(2))
+        var rng = SplitMix(seed: 10)
+        let d = ARCDataset.build(tasks: few, augmentations: 4, using: &rng)
+        let train = d.splits["train"]!, test = d.splits["test"]!
+        #expect(train.groupCount == 5 && train.puzzleCount == 25)
+        #expect(test.groupCount == 3 && test.puzzleCount == 15)
+        #expect(d.identifiers.count == 26)
+        // Test examples sit at the top-left and crop back to an original-frame grid after
+        // inverting their augmentation.
+        for e in 0..<test.exampleCount {
+            let p = test.puzzleIndices.lastIndex { $0 <= Int32(e) }!
+            let name = d.identifiers[Int(test.puzzleIdentifiers[p])]
+            let grid = ARCEncoding.crop(Array(test.input(e)))
+            let original: Grid
+            if let (taskName, a) = ARCAugmentation.parse(name) {
+                original = a.invert(grid)
+                #expect(few.contains { $0.task.name == taskName && $0.task.test.contains { $0.input == original } })
+            } else {
+                #expect(few.contains { $0.task.name == name && $0.task.test.contains { $0.input == grid } })
+            }
+        }
+        // PAD is ignored in labels, EOS is supervised (ignore_label_id = 0).
+        #expect(train.metadata.ignoreLabelID == 0 && train.labels.contains(1))
+    }
+
+    @Test func badTaskFilesNameTheField() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-arc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let cases: [(String, String)] = [
+            ("{\"train\": [{\"input\": [[1, 2], [3]], \"output\": [[1]]}], \"test\": []}", "train[0].input row 1"),
+            ("{\"train\": [{\"input\": [[1, 12]], \"output\": [[1]]}], \"test\": []}", "train[0].input[0][1]"),
+            ("{\"train\": []}", "field 'test'"),
+            ("not json", "not a JSON object"),
+        ]
+        for (i, (text, expected)) in cases.enumerated() {
+            let url = dir.appendingPathComponent("t\(i).json")
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            do {
+                _ = try ARCTask.load(url)
+                Issue.record("\(text) must not load")
+            } catch {
+                #expect("\(error)".contains(expected) && "\(error)".contains(url.path), "\(error)")
+            }
+        }
+        let big = dir.appendingPathComponent("big.json")
+        let row = "[" + Array(repeating: "0", count: 31).joined(separator: ",") + "]"
+        try "{\"train\": [{\"input\": [\(row)], \"output\": [[1]]}], \"test\": []}".write(to: big, atomically: true, encoding: .utf8)
+        #expect(throws: PuzzleFormatError.gridTooLarge(source: big.path, field: "train[0].input", rows: 1, columns: 31)) {
+            try ARCTask.load(big)
+        }
+    }
+}
