@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensors"], exclude: ["README.md"],
                 swiftSettings: swiftSettings),
         .target(name: "Puzzles", exclude: ["README.md"], swiftSettings: swiftSettings),
-        .target(name: "HRM", dependencies: ["Layers", "Tensors"], exclude: ["README.md"],
+        .target(name: "HRM", dependencies: ["Layers", "Tensors", "Puzzles"], exclude: ["README.md"],
                 swiftSettings: swiftSettings),
         .executableTarget(
             name: "HRMCommand",

@@ -74,10 +74,11 @@ public struct HRMConfiguration: Codable, Equatable, Sendable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 1
-        sequenceLength = try c.decode(Int.self, forKey: .sequenceLength)
+        // Data sizes may be absent in a file meant for training (the dataset supplies them).
+        sequenceLength = try c.decodeIfPresent(Int.self, forKey: .sequenceLength) ?? 0
         puzzleEmbeddingWidth = try c.decodeIfPresent(Int.self, forKey: .puzzleEmbeddingWidth) ?? 0
-        puzzleIdentifierCount = try c.decode(Int.self, forKey: .puzzleIdentifierCount)
-        vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
+        puzzleIdentifierCount = try c.decodeIfPresent(Int.self, forKey: .puzzleIdentifierCount) ?? 1
+        vocabularySize = try c.decodeIfPresent(Int.self, forKey: .vocabularySize) ?? 0
         highCycles = try c.decode(Int.self, forKey: .highCycles)
         lowCycles = try c.decode(Int.self, forKey: .lowCycles)
         highLayerCount = try c.decode(Int.self, forKey: .highLayerCount)

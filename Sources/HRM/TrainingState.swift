@@ -7,7 +7,7 @@ import Tensors
 /// safetensors file beside the model checkpoint.
 public enum TrainingState {
     /// Writes the trainer's state atomically.
-    public static func save(_ trainer: Trainer, to url: URL) throws {
+    public static func save(_ trainer: Trainer, to url: URL, extra: [String: String] = [:]) throws {
         var writer = SafetensorsWriter()
         for (name, tensor) in trainer.optimizer.namedState() { writer.add("optimizer." + name, tensor) }
         if let carry = trainer.carry {
@@ -25,7 +25,7 @@ public enum TrainingState {
             "optimizer_step": String(trainer.optimizer.stepCount),
             "generator": trainer.generator.state.map(String.init).joined(separator: ","),
             "format": "swift-hrm training state 1",
-        ]
+        ].merging(extra) { a, _ in a }
         try writer.write(to: url)
     }
 

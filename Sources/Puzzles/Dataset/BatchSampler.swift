@@ -35,30 +35,32 @@ extension DatasetSplit {
 
     /// The reference's training batches for one pass (spec §11.1): `epochs` shuffled orders of
     /// the groups, one random puzzle per group visit, all of its examples (cut at the batch
-    /// boundary), full batches only. Driven by `generator`, so the same seed gives the same batches.
+    /// boundary), full batches only. Driven by `generator`, so the same seed gives the same
+    /// batches. Only indices are drawn here; each batch is collated when it is read.
     public func trainingBatches<G: RandomNumberGenerator>(batchSize: Int, epochs: Int, using generator: inout G)
-        -> [DatasetBatch]
+        -> TrainingBatches
     {
         precondition(batchSize > 0 && epochs > 0, "batch size and epochs must be positive")
         var order: [Int] = []
         for _ in 0..<epochs { order += Array(0..<groupCount).shuffled(using: &generator) }
-        var batches: [DatasetBatch] = []
+        var examples: [Int32] = [], puzzles: [Int32] = []
         var i = 0
         while i < order.count {
-            var examples: [Int] = [], puzzles: [Int] = []
-            while i < order.count && examples.count < batchSize {
+            var batchExamples: [Int32] = [], batchPuzzles: [Int32] = []
+            while i < order.count && batchExamples.count < batchSize {
                 let g = order[i]
                 i += 1
                 let p = Int.random(in: Int(groupIndices[g])..<Int(groupIndices[g + 1]), using: &generator)
                 let range = Int(puzzleIndices[p])..<Int(puzzleIndices[p + 1])
-                let take = min(range.count, batchSize - examples.count)
-                examples += Array(range).shuffled(using: &generator).prefix(take)
-                puzzles += Array(repeating: p, count: take)
+                let take = min(range.count, batchSize - batchExamples.count)
+                batchExamples += Array(range).shuffled(using: &generator).prefix(take).map(Int32.init)
+                batchPuzzles += Array(repeating: Int32(p), count: take)
             }
-            if examples.count < batchSize { break }  // drop the partial batch
-            batches.append(collate(examples: examples, puzzles: puzzles, batchSize: batchSize))
+            if batchExamples.count < batchSize { break }  // drop the partial batch
+            examples += batchExamples
+            puzzles += batchPuzzles
         }
-        return batches
+        return TrainingBatches(split: self, batchSize: batchSize, examples: examples, puzzles: puzzles)
     }
 
     /// The evaluation batches (spec §11.2): examples in file order, the last batch padded.
@@ -86,5 +88,22 @@ public struct EvaluationBatches: Sequence {
             let examples = Array(start..<end)
             return split.collate(examples: examples, puzzles: examples.map { puzzleOf[$0] }, batchSize: batchSize)
         }
+    }
+}
+
+/// One pass of training batches (indices drawn, collated on access).
+public struct TrainingBatches: RandomAccessCollection {
+    let split: DatasetSplit
+    public let batchSize: Int
+    let examples: [Int32]
+    let puzzles: [Int32]
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { examples.count / batchSize }
+
+    public subscript(i: Int) -> DatasetBatch {
+        let range = (i * batchSize)..<((i + 1) * batchSize)
+        return split.collate(examples: examples[range].map(Int.init), puzzles: puzzles[range].map(Int.init),
+                             batchSize: batchSize)
     }
 }

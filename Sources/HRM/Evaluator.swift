@@ -1,0 +1,137 @@
+import Foundation
+import Layers
+import Puzzles
+import Tensors
+
+/// What an evaluation measured (spec §13.1), plus the inference-time-scaling curve.
+public struct EvaluationReport: Codable, Equatable, Sendable {
+    /// Examples evaluated.
+    public var count: Int
+    /// Fraction of examples whose every supervised cell is right (at the step each one stopped).
+    public var exactAccuracy: Double
+    /// Fraction of supervised cells that are right.
+    public var cellAccuracy: Double
+    /// Fraction right among supervised cells whose label differs from the input (Sudoku blanks,
+    /// maze path cells): the signal that moves first in training.
+    public var changedCellAccuracy: Double
+    /// Mean ACT steps used per example.
+    public var meanSteps: Double
+    /// Exact accuracy if every example stopped after step k (k = 1…max).
+    public var exactAccuracyPerStep: [Double]
+    public var cellAccuracyPerStep: [Double]
+    /// Whether examples stopped when the Q head said halt (q_halt > q_continue).
+    public var haltEarly: Bool
+    public var maxSteps: Int
+    /// Fraction of halted examples whose Q head was right about being solved.
+    public var qHaltAccuracy: Double
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case count, exactAccuracy = "exact_accuracy", cellAccuracy = "cell_accuracy"
+        case changedCellAccuracy = "changed_cell_accuracy", meanSteps = "mean_steps"
+        case exactAccuracyPerStep = "exact_accuracy_per_step", cellAccuracyPerStep = "cell_accuracy_per_step"
+        case haltEarly = "halt_early", maxSteps = "max_steps", qHaltAccuracy = "q_halt_accuracy", seconds
+    }
+}
+
+/// One example's trace through the ACT steps: the prediction and Q values at each step.
+public struct ReasoningStep: Codable, Equatable, Sendable {
+    /// `[S]` predicted tokens after this step.
+    public var prediction: [Int32]
+    public var qHalt: Float
+    public var qContinue: Float
+    /// sigmoid(q_halt): the model's belief that it is done.
+    public var haltProbability: Float { 1 / (1 + Foundation.exp(-qHalt)) }
+
+    enum CodingKeys: String, CodingKey { case prediction, qHalt = "q_halt", qContinue = "q_continue" }
+}
+
+/// Evaluation as the reference runs it — every example for `maxSteps` ACT steps — and the
+/// early-halting variant that stops each example when its Q head says halt.
+public enum Evaluator {
+    /// Runs `steps` evaluation ACT steps on a batch and returns each row's trace.
+    public static func trace(model: HierarchicalReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
+                             steps: Int) -> [[ReasoningStep]] {
+        let batch = PuzzleBatch(inputs: inputs, labels: Array(repeating: ignoreLabel, count: inputs.count),
+                                puzzleIdentifiers: puzzleIdentifiers)
+        let act = AdaptiveComputation(model: model, isTraining: false)
+        act.haltMaxSteps = max(steps, 1)
+        var carry = act.initialCarry(batch: batch)
+        var rng = RandomGenerator(seed: 0)
+        let b = puzzleIdentifiers.count, s = model.configuration.sequenceLength
+        var traces = [[ReasoningStep]](repeating: [], count: b)
+        withoutGradients {
+            for _ in 0..<max(steps, 1) {
+                let out = act.step(&carry, batch: batch, using: &rng)
+                let v = out.logits.shape[2]
+                let predictions = out.logits.reshaped([b * s, v]).argmax(axis: 1).int32s
+                let qh = out.qHalt.scalars, qc = out.qContinue.scalars
+                for row in 0..<b {
+                    traces[row].append(ReasoningStep(prediction: Array(predictions[(row * s)..<((row + 1) * s)]),
+                                                     qHalt: qh[row], qContinue: qc[row]))
+                }
+            }
+        }
+        return traces
+    }
+
+    /// Evaluates `split` (the first `limit` examples, if given).
+    public static func evaluate(model: HierarchicalReasoningModel, split: DatasetSplit, batchSize: Int,
+                                maxSteps: Int? = nil, haltEarly: Bool = false, limit: Int? = nil,
+                                progress: (Int, Int) -> Void = { _, _ in }) -> EvaluationReport {
+        let start = Date()
+        let steps = maxSteps ?? model.configuration.haltMaxSteps
+        let total = min(limit ?? split.exampleCount, split.exampleCount)
+        let s = split.metadata.sequenceLength
+        var exactPerStep = [Double](repeating: 0, count: steps), cellsPerStep = [Double](repeating: 0, count: steps)
+        var exact = 0.0, cellsRight = 0.0, cells = 0.0, changedRight = 0.0, changed = 0.0, stepsUsed = 0.0
+        var qRight = 0.0
+        var done = 0
+        for batch in split.evaluationBatches(batchSize: batchSize) {
+            let rows = min(batch.count, total - done)
+            if rows <= 0 { break }
+            let traces = trace(model: model, inputs: batch.inputs, puzzleIdentifiers: batch.puzzleIdentifiers, steps: steps)
+            for row in 0..<rows {
+                let labels = batch.labels[(row * s)..<((row + 1) * s)]
+                let inputs = batch.inputs[(row * s)..<((row + 1) * s)]
+                func score(_ p: [Int32]) -> (right: Int, supervised: Int, changedRight: Int, changed: Int) {
+                    var r = 0, n = 0, cr = 0, cn = 0
+                    for (t, (l, x)) in zip(labels, inputs).enumerated() where l != ignoredLabel {
+                        n += 1
+                        let ok = p[t] == l
+                        if ok { r += 1 }
+                        if l != x { cn += 1; if ok { cr += 1 } }
+                    }
+                    return (r, n, cr, cn)
+                }
+                let trace = traces[row]
+                for (k, step) in trace.enumerated() {
+                    let sc = score(step.prediction)
+                    exactPerStep[k] += sc.right == sc.supervised ? 1 : 0
+                    cellsPerStep[k] += Double(sc.right)
+                }
+                var stop = trace.count - 1
+                if haltEarly, let first = trace.firstIndex(where: { $0.qHalt > $0.qContinue }) { stop = first }
+                let sc = score(trace[stop].prediction)
+                let solved = sc.right == sc.supervised
+                exact += solved ? 1 : 0
+                cellsRight += Double(sc.right)
+                cells += Double(sc.supervised)
+                changedRight += Double(sc.changedRight)
+                changed += Double(sc.changed)
+                stepsUsed += Double(stop + 1)
+                qRight += (trace[stop].qHalt >= 0) == solved ? 1 : 0
+            }
+            done += rows
+            progress(done, total)
+            if done >= total { break }
+        }
+        let n = Double(max(done, 1))
+        return EvaluationReport(
+            count: done, exactAccuracy: exact / n, cellAccuracy: cellsRight / max(cells, 1),
+            changedCellAccuracy: changedRight / max(changed, 1), meanSteps: stepsUsed / n,
+            exactAccuracyPerStep: exactPerStep.map { $0 / n }, cellAccuracyPerStep: cellsPerStep.map { $0 / max(cells, 1) },
+            haltEarly: haltEarly, maxSteps: steps, qHaltAccuracy: qRight / n,
+            seconds: Date().timeIntervalSince(start))
+    }
+}

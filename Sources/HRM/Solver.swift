@@ -1,0 +1,109 @@
+import Foundation
+import Layers
+import Puzzles
+import Tensors
+
+/// A puzzle that the loaded model cannot take, or that has no answer.
+public enum SolverError: Error, CustomStringConvertible {
+    case wrongModel(String)
+    case unsolvable(String)
+
+    public var description: String {
+        switch self {
+        case .wrongModel(let s), .unsolvable(let s): return s
+        }
+    }
+}
+
+/// The model's answer to one puzzle and how it got there.
+public struct Solution<Puzzle> {
+    /// The answer after the step the model stopped at.
+    public var answer: Puzzle
+    /// The answer after every ACT step (index 0 = step 1).
+    public var steps: [Puzzle]
+    /// The raw trace: predictions and Q values per step.
+    public var trace: [ReasoningStep]
+    /// The step (1-based) whose answer is `answer`: the first where q_halt > q_continue, else
+    /// the last.
+    public var haltStep: Int
+    /// Whether the classical verifier accepts `answer` (nil where there is none, e.g. ARC
+    /// without a known output).
+    public var isVerified: Bool?
+}
+
+/// Solves puzzles with a trained checkpoint — the library behind `hrm solve`.
+///
+/// ```swift
+/// let solver = try Solver(checkpoint: URL(fileURLWithPath: "model.safetensors"))
+/// let solution = try solver.solve(try Sudoku(parsing: "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"))
+/// print(solution.answer, solution.isVerified == true)
+/// ```
+public final class Solver {
+    public let model: HierarchicalReasoningModel
+    /// ACT steps to run (default: the model's halt_max_steps).
+    public var maxSteps: Int
+
+    public init(model: HierarchicalReasoningModel) {
+        self.model = model
+        self.maxSteps = model.configuration.haltMaxSteps
+    }
+
+    public convenience init(checkpoint: URL, configuration: HRMConfiguration? = nil) throws {
+        self.init(model: try Checkpoint.load(from: checkpoint, configuration: configuration))
+    }
+
+    private func run(_ tokens: [UInt8], identifier: Int32 = 0) -> (trace: [ReasoningStep], halt: Int) {
+        let trace = Evaluator.trace(model: model, inputs: tokens.map(Int32.init), puzzleIdentifiers: [identifier],
+                                    steps: maxSteps)[0]
+        let halt = trace.firstIndex { $0.qHalt > $0.qContinue } ?? (trace.count - 1)
+        return (trace, halt)
+    }
+
+    private func require(sequenceLength: Int, vocabularySize: Int, kind: String) throws {
+        let c = model.configuration
+        guard c.sequenceLength == sequenceLength, c.vocabularySize == vocabularySize else {
+            throw SolverError.wrongModel("this checkpoint was trained for sequences of \(c.sequenceLength) tokens over a vocabulary of \(c.vocabularySize); a \(kind) needs \(sequenceLength) and \(vocabularySize). Use a checkpoint trained on \(kind) data.")
+        }
+    }
+
+    /// Solves a Sudoku; the classical solver checks the answer (and the puzzle first).
+    /// - Throws: `SolverError` if the checkpoint is not a Sudoku model, or the puzzle has a
+    ///   repeated digit or no solution at all.
+    public func solve(_ sudoku: Sudoku) throws -> Solution<Sudoku> {
+        try require(sequenceLength: 81, vocabularySize: SudokuDataset.vocabularySize, kind: "9×9 Sudoku")
+        guard sudoku.isConsistent else {
+            throw SolverError.unsolvable("the puzzle repeats a digit in a row, column or box, so it has no solution.")
+        }
+        let classical = SudokuSolver().solve(sudoku, limit: 2)
+        guard !classical.solutions.isEmpty else {
+            throw SolverError.unsolvable("the puzzle has no solution (the classical solver proves it).")
+        }
+        let (trace, halt) = run(SudokuDataset.tokens(sudoku))
+        let steps = trace.map { SudokuDataset.sudoku(tokens: $0.prediction.map { UInt8(clamping: $0) }) }
+        return Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
+                        isVerified: sudoku.isSolved(by: steps[halt]))
+    }
+
+    /// Solves a maze; the answer is verified as a valid shortest path.
+    public func solve(_ maze: Maze) throws -> Solution<Maze> {
+        try require(sequenceLength: maze.size * maze.size, vocabularySize: MazeDataset.vocabularySize,
+                    kind: "\(maze.size)×\(maze.size) maze")
+        guard let path = maze.unsolved.shortestPath() else {
+            throw SolverError.unsolvable("G cannot be reached from S in this maze.")
+        }
+        let (trace, halt) = run(MazeDataset.tokens(maze.unsolved))
+        let steps = trace.map { MazeDataset.maze(tokens: $0.prediction.map { UInt8(clamping: $0) }) }
+        let check = maze.unsolved.marking(path).check(steps[halt])
+        return Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
+                        isVerified: check.isValidShortest)
+    }
+
+    /// Predicts the output grid of an ARC test input (one model call, no augmentation voting).
+    public func solve(arcInput: Grid, expected: Grid? = nil, identifier: Int32 = 0) throws -> Solution<Grid> {
+        try require(sequenceLength: ARCEncoding.sequenceLength, vocabularySize: ARCEncoding.vocabularySize, kind: "ARC task")
+        let (trace, halt) = run(ARCEncoding.encode(arcInput), identifier: identifier)
+        let steps = trace.map { ARCEncoding.crop($0.prediction.map { UInt8(clamping: $0) }) }
+        return Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
+                        isVerified: expected.map { $0 == steps[halt] })
+    }
+}

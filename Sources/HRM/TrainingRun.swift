@@ -1,0 +1,286 @@
+import Foundation
+import Layers
+import Puzzles
+import Tensors
+
+/// Everything a run is configured with, saved as `config.json` in the run folder.
+public struct RunConfiguration: Codable, Equatable, Sendable {
+    public var model: HRMConfiguration
+    public var training: TrainingConfiguration
+    public var dataPath: String
+    /// Passes over all groups (the reference's epochs).
+    public var epochs: Int
+    /// Epochs between evaluations (and checkpoints).
+    public var evalInterval: Int
+    /// Test examples evaluated at each evaluation (nil: all).
+    public var evalLimit: Int?
+    public var evalBatchSize: Int
+    /// Training steps between metric log lines.
+    public var logInterval: Int
+
+    enum CodingKeys: String, CodingKey {
+        case model = "arch", training = "train", dataPath = "data_path", epochs
+        case evalInterval = "eval_interval", evalLimit = "eval_limit", evalBatchSize = "eval_batch_size"
+        case logInterval = "log_interval"
+    }
+
+    public init(model: HRMConfiguration, training: TrainingConfiguration, dataPath: String, epochs: Int,
+                evalInterval: Int, evalLimit: Int? = 1000, evalBatchSize: Int = 64, logInterval: Int = 10) {
+        self.model = model
+        self.training = training
+        self.dataPath = dataPath
+        self.epochs = epochs
+        self.evalInterval = evalInterval
+        self.evalLimit = evalLimit
+        self.evalBatchSize = evalBatchSize
+        self.logInterval = logInterval
+    }
+
+    /// The field names `key=value` overrides may use, model fields first.
+    public static var overridableKeys: [String] {
+        ["H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "expansion", "num_heads", "pos_encodings",
+         "rms_norm_eps", "rope_theta", "halt_max_steps", "halt_exploration_prob", "puzzle_emb_ndim", "loss_type",
+         "global_batch_size", "lr", "lr_min_ratio", "lr_warmup_steps", "beta1", "beta2", "weight_decay",
+         "puzzle_emb_lr", "puzzle_emb_weight_decay", "seed", "epochs", "eval_interval", "eval_limit",
+         "eval_batch_size", "log_interval"]
+    }
+
+    /// Applies `key=value` overrides (model fields, training fields, or run fields).
+    public func overriding(_ assignments: [String]) throws -> RunConfiguration {
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
+        var arch = json["arch"] as! [String: Any], train = json["train"] as! [String: Any]
+        for assignment in assignments {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw RunError.badOverride("'\(assignment)' is not key=value") }
+            var key = parts[0]
+            for prefix in ["arch.", "train."] where key.hasPrefix(prefix) { key.removeFirst(prefix.count) }
+            let text = parts[1]
+            let value: Any = Int(text).map { $0 as Any } ?? Double(text).map { $0 as Any }
+                ?? (text == "true" || text == "false" ? (text == "true") as Any : text as Any)
+            if arch[key] != nil || ["puzzle_emb_ndim", "loss_type"].contains(key) { arch[key] = value }
+            else if train[key] != nil { train[key] = value }
+            else if ["epochs", "eval_interval", "eval_limit", "eval_batch_size", "log_interval"].contains(key) { json[key] = value }
+            else {
+                throw RunError.badOverride("unknown setting '\(key)'; settings are: \(Self.overridableKeys.joined(separator: ", "))")
+            }
+        }
+        json["arch"] = arch
+        json["train"] = train
+        do {
+            return try JSONDecoder().decode(RunConfiguration.self, from: JSONSerialization.data(withJSONObject: json))
+        } catch {
+            throw RunError.badOverride("a value has the wrong type (\(error))")
+        }
+    }
+
+    /// Problems with the configuration, as sentences.
+    public var problems: [String] {
+        var p = model.problems
+        if epochs < 1 { p.append("epochs must be at least 1") }
+        if evalInterval < 1 || epochs % max(evalInterval, 1) != 0 {
+            p.append("eval_interval (\(evalInterval)) must be at least 1 and divide epochs (\(epochs))")
+        }
+        if training.globalBatchSize < 1 { p.append("global_batch_size must be at least 1") }
+        if evalBatchSize < 1 { p.append("eval_batch_size must be at least 1") }
+        if let l = evalLimit, l < 1 { p.append("eval_limit must be at least 1") }
+        return p
+    }
+}
+
+/// A run that cannot start or continue, in one sentence.
+public enum RunError: Error, CustomStringConvertible {
+    case badOverride(String)
+    case invalid(String)
+    case nonFiniteLoss(step: Int, lastCheckpointStep: Int?)
+
+    public var description: String {
+        switch self {
+        case .badOverride(let s): return "override: \(s)."
+        case .invalid(let s): return s
+        case .nonFiniteLoss(let step, let last):
+            return "the loss became non-finite at step \(step); training stopped. "
+                + (last.map { "The last good checkpoint (step \($0)) is intact; resume from it with a lower lr." }
+                   ?? "No checkpoint had been written yet.")
+        }
+    }
+}
+
+/// What a run reports as it goes.
+public enum TrainingEvent {
+    case step(TrainingStepResult, totalSteps: Int, examplesPerSecond: Double)
+    case evaluation(EvaluationReport, step: Int)
+    case checkpoint(step: Int)
+}
+
+/// A training run in a folder: `config.json`, `model.safetensors`, `state.safetensors`,
+/// `metrics.jsonl` (one object per log step and per evaluation, the reference's metric names).
+///
+/// The loop is the reference's (spec §9.5): passes of `eval_interval` epochs, each followed by an
+/// evaluation on the test split and a checkpoint; the sampler of pass k is seeded with
+/// `seed + k`, so a resumed run regenerates the same batches and skips those already done.
+public final class TrainingRun {
+    public let directory: URL
+    public let configuration: RunConfiguration
+    public let dataset: PuzzleDataset
+    public let trainer: Trainer
+    public private(set) var pass = 0
+    public private(set) var batchInPass = 0
+    public private(set) var lastCheckpointStep: Int?
+
+    public var totalSteps: Int { trainer.configuration.totalSteps }
+    public var passes: Int { configuration.epochs / configuration.evalInterval }
+
+    /// A new run. The model's data sizes (seq_len, vocab_size, num_puzzle_identifiers) come from
+    /// the dataset; the step budget from epochs, groups and the batch (spec §9.4).
+    public init(newRunIn directory: URL, configuration c: RunConfiguration, dataset: PuzzleDataset) throws {
+        guard let train = dataset.splits["train"] else { throw RunError.invalid("\(c.dataPath) has no train split") }
+        var config = c
+        config.model.sequenceLength = train.metadata.sequenceLength
+        config.model.vocabularySize = train.metadata.vocabularySize
+        config.model.puzzleIdentifierCount = train.metadata.puzzleIdentifierCount
+        config.model.batchSize = config.training.globalBatchSize
+        config.training.totalSteps = Int(Double(config.epochs) * Double(train.metadata.totalGroups)
+                                         * train.metadata.meanPuzzleExamples / Double(config.training.globalBatchSize))
+        guard config.problems.isEmpty else { throw RunError.invalid("invalid configuration: " + config.problems.joined(separator: "; ") + ".") }
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) {
+            throw RunError.invalid("\(directory.path) already holds a run; continue it with --resume \(directory.path), or choose another --out.")
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.directory = directory
+        self.configuration = config
+        self.dataset = dataset
+        var rng = RandomGenerator(seed: config.training.seed)
+        trainer = Trainer(model: HierarchicalReasoningModel(configuration: config.model, using: &rng),
+                          configuration: config.training)
+        let data = try JSONEncoder.sorted.encode(config)
+        try AtomicFile.write(data, to: directory.appendingPathComponent("config.json"))
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent("metrics.jsonl"))
+    }
+
+    /// Continues the run in `directory` exactly where its last checkpoint left it.
+    public init(resuming directory: URL) throws {
+        let configURL = directory.appendingPathComponent("config.json")
+        let config: RunConfiguration
+        do { config = try JSONDecoder().decode(RunConfiguration.self, from: Data(contentsOf: configURL)) } catch {
+            throw RunError.invalid("\(configURL.path): cannot read the run's configuration (\(error.localizedDescription)).")
+        }
+        let stateURL = directory.appendingPathComponent("state.safetensors")
+        guard FileManager.default.fileExists(atPath: stateURL.path) else {
+            throw RunError.invalid("\(directory.path) has no checkpoint yet (state.safetensors); start it again instead.")
+        }
+        self.directory = directory
+        self.configuration = config
+        self.dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: config.dataPath))
+        let model = try Checkpoint.load(from: directory.appendingPathComponent("model.safetensors"))
+        guard model.configuration == config.model else {
+            throw RunError.invalid("\(directory.path): model.safetensors does not match config.json.")
+        }
+        trainer = Trainer(model: model, configuration: config.training)
+        try TrainingState.load(from: stateURL, into: trainer)
+        let file = try SafetensorsFile(contentsOf: stateURL)
+        pass = Int(file.metadata["pass"] ?? "") ?? 0
+        batchInPass = Int(file.metadata["batch_in_pass"] ?? "") ?? 0
+        lastCheckpointStep = trainer.step
+        try truncateMetrics(after: trainer.step)
+    }
+
+    /// Trains until the step budget is spent or `shouldStop` says so (then it checkpoints first).
+    /// - Throws: `RunError.nonFiniteLoss` (after which no checkpoint is written).
+    public func run(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws {
+        guard let train = dataset.splits["train"] else { throw RunError.invalid("the dataset has no train split") }
+        let c = configuration
+        var window = ACTMetrics(), windowSteps = 0, windowStart = Date()
+        while pass < passes {
+            var sampler = SplitMix(seed: c.training.seed &+ UInt64(pass) &+ 1)
+            let batches = train.trainingBatches(batchSize: c.training.globalBatchSize, epochs: c.evalInterval, using: &sampler)
+            while batchInPass < batches.count && trainer.step < totalSteps {
+                if shouldStop() {
+                    try saveCheckpoint()
+                    events(.checkpoint(step: trainer.step))
+                    return
+                }
+                let b = batches[batchInPass]
+                let result = trainer.trainStep(PuzzleBatch(inputs: b.inputs, labels: b.labels, puzzleIdentifiers: b.puzzleIdentifiers))
+                guard result.totalLoss.isFinite else {
+                    throw RunError.nonFiniteLoss(step: trainer.step, lastCheckpointStep: lastCheckpointStep)
+                }
+                batchInPass += 1
+                window = window + result.metrics
+                windowSteps += 1
+                let rate = Double(windowSteps * c.training.globalBatchSize) / max(Date().timeIntervalSince(windowStart), 1e-9)
+                events(.step(result, totalSteps: totalSteps, examplesPerSecond: rate))
+                if trainer.step % c.logInterval == 0 {
+                    try logTraining(window, steps: windowSteps, lr: result.learningRate)
+                    window = ACTMetrics()
+                    windowSteps = 0
+                    windowStart = Date()
+                }
+            }
+            pass += 1
+            batchInPass = 0
+            if let test = dataset.splits["test"], test.exampleCount > 0 {
+                let report = Evaluator.evaluate(model: trainer.model, split: test, batchSize: c.evalBatchSize,
+                                                limit: c.evalLimit)
+                try logEvaluation(report)
+                events(.evaluation(report, step: trainer.step))
+            }
+            try saveCheckpoint()
+            events(.checkpoint(step: trainer.step))
+            if trainer.step >= totalSteps { break }
+        }
+    }
+
+    // MARK: - Files
+
+    public func saveCheckpoint() throws {
+        try Checkpoint.save(trainer.model, to: directory.appendingPathComponent("model.safetensors"),
+                            metadata: ["step": String(trainer.step)])
+        try TrainingState.save(trainer, to: directory.appendingPathComponent("state.safetensors"),
+                               extra: ["pass": String(pass), "batch_in_pass": String(batchInPass)])
+        lastCheckpointStep = trainer.step
+    }
+
+    private func appendMetrics(_ object: [String: Any]) throws {
+        let url = directory.appendingPathComponent("metrics.jsonl")
+        var line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        line.append(0x0A)
+        if let handle = try? FileHandle(forWritingTo: url) {
+            handle.seekToEndOfFile()
+            handle.write(line)
+            try handle.close()
+        } else {
+            try line.write(to: url)
+        }
+    }
+
+    private func logTraining(_ m: ACTMetrics, steps: Int, lr: Float) throws {
+        // The reference's normalisation (spec §9.6): losses by the global batch, the rest by count.
+        let n = m.normalized(lossDivisor: Double(configuration.training.globalBatchSize * max(steps, 1)))
+        try appendMetrics([
+            "kind": "train", "step": trainer.step, "train/lr": Double(lr),
+            "train/count": n.count, "train/accuracy": n.accuracy, "train/exact_accuracy": n.exactAccuracy,
+            "train/q_halt_accuracy": n.qHaltAccuracy, "train/steps": n.steps, "train/lm_loss": n.lmLoss,
+            "train/q_halt_loss": n.qHaltLoss, "train/q_continue_loss": n.qContinueLoss,
+        ])
+    }
+
+    private func logEvaluation(_ r: EvaluationReport) throws {
+        try appendMetrics([
+            "kind": "eval", "step": trainer.step, "eval/count": r.count, "eval/exact_accuracy": r.exactAccuracy,
+            "eval/accuracy": r.cellAccuracy, "eval/changed_cell_accuracy": r.changedCellAccuracy,
+            "eval/steps": r.meanSteps, "eval/q_halt_accuracy": r.qHaltAccuracy,
+        ])
+    }
+
+    /// Drops metric lines newer than the checkpoint being resumed (they will be recomputed).
+    private func truncateMetrics(after step: Int) throws {
+        let url = directory.appendingPathComponent("metrics.jsonl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = o["step"] as? Int else { return false }
+            return s <= step
+        }
+        try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import HRM
+import Puzzles
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a checkpoint on a dataset: exact and cell accuracy, accuracy per ACT step.",
+        discussion: """
+            As the reference evaluates, every example runs halt_max_steps ACT steps (or \
+            --max-steps, to scale inference time past training); --halt early stops each \
+            example when its Q head says halt (q_halt > q_continue) and reports the compute \
+            saved. The per-step curve shows what more thinking buys.
+
+            Examples:
+              hrm eval --checkpoint runs/s1 --data data/sudoku-1k --limit 500
+              hrm eval --checkpoint runs/s1/model.safetensors --data data/sudoku-1k --max-steps 32 --json
+            """
+    )
+
+    @Option(help: "A run folder or a model .safetensors file.")
+    var checkpoint: String
+    @Option(help: "Configuration JSON (only for converted checkpoints without one).")
+    var config: String?
+    @Option(help: "Dataset folder.")
+    var data: String
+    @Option(help: "Split to evaluate: test or train.")
+    var split: String = "test"
+    @Option(help: "ACT steps per example (default: the model's halt_max_steps).")
+    var maxSteps: Int?
+    @Option(help: "When to stop an example: max (every step, as the reference) or early (when the Q head says halt).")
+    var halt: HaltMode = .max
+    @Option(help: "Evaluate only the first N examples.")
+    var limit: Int?
+    @Option(help: "Examples per batch.")
+    var batch: Int = 64
+    @Flag(help: "Print the report as one JSON object.")
+    var json = false
+
+    enum HaltMode: String, ExpressibleByArgument, CaseIterable { case max, early }
+
+    func validate() throws {
+        guard ["test", "train"].contains(split) else { throw ValidationError("--split must be test or train; got '\(split)'.") }
+        if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
+        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1; got \(l).") }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1; got \(batch).") }
+    }
+
+    func run() throws {
+        let model = try loadModel(checkpoint, config: config)
+        let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: [split])
+        guard let s = dataset.splits[split] else { throw CommandError("\(data) has no \(split) split.") }
+        try checkFit(model.configuration, s.metadata, data: data)
+        let bar = json ? nil : ProgressBar("evaluating", total: min(limit ?? s.exampleCount, s.exampleCount), unit: "examples")
+        let report = Evaluator.evaluate(model: model, split: s, batchSize: batch, maxSteps: maxSteps,
+                                        haltEarly: halt == .early, limit: limit) { done, _ in bar?.update(done) }
+        bar?.finish()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print(String(format: "%d examples of %@/%@ in %.1f s", report.count, data, split, report.seconds))
+        print(String(format: "exact accuracy   %.4f", report.exactAccuracy))
+        print(String(format: "cell accuracy    %.4f   (changed cells only: %.4f)", report.cellAccuracy, report.changedCellAccuracy))
+        print(String(format: "mean ACT steps   %.2f of %d%@", report.meanSteps, report.maxSteps,
+                     report.haltEarly ? String(format: " (halting early saves %.0f%% of the compute)", 100 * (1 - report.meanSteps / Double(report.maxSteps))) : ""))
+        print("accuracy after each step (exact / cells):")
+        for (k, (e, c)) in zip(report.exactAccuracyPerStep, report.cellAccuracyPerStep).enumerated() {
+            print(String(format: "  step %2d  %.4f  %.4f  %@", k + 1, e, c, String(repeating: "█", count: Int(e * 40))))
+        }
+    }
+}
+
+/// Loads a model from a run folder (its model.safetensors) or a checkpoint file.
+func loadModel(_ path: String, config: String?) throws -> HierarchicalReasoningModel {
+    var url = URL(fileURLWithPath: path)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        url = url.appendingPathComponent("model.safetensors")
+    }
+    return try Checkpoint.load(from: url, configuration: try config.map { try loadConfiguration(path: $0) })
+}
+
+/// A checkpoint must fit the dataset it is evaluated on.
+func checkFit(_ c: HRMConfiguration, _ m: DatasetMetadata, data: String) throws {
+    guard c.sequenceLength == m.sequenceLength, c.vocabularySize == m.vocabularySize else {
+        throw CommandError("the checkpoint expects sequences of \(c.sequenceLength) tokens over a vocabulary of \(c.vocabularySize), but \(data) has seq_len \(m.sequenceLength) and vocab_size \(m.vocabularySize).")
+    }
+    guard m.puzzleIdentifierCount <= c.puzzleIdentifierCount else {
+        throw CommandError("\(data) uses \(m.puzzleIdentifierCount) puzzle identifiers; the checkpoint has \(c.puzzleIdentifierCount).")
+    }
+}

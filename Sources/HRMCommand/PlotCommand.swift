@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import HRM
+
+struct PlotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plot",
+        abstract: "Draw a run's training curves (loss, accuracy, exact accuracy, steps) as SVG.",
+        discussion: """
+            Reads RUN/metrics.jsonl and writes RUN/curves.svg (and RUN/curves.png when \
+            rsvg-convert or ImageMagick's convert is installed).
+
+            Example:
+              hrm plot runs/s1
+            """
+    )
+
+    @Argument(help: "A run folder.")
+    var folder: String
+
+    func run() throws {
+        let url = URL(fileURLWithPath: folder).appendingPathComponent("metrics.jsonl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw CommandError("\(url.path): not found; is \(folder) a run folder written by hrm train?")
+        }
+        let rows = text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let svg = CurvePlot.svg(rows: rows, title: URL(fileURLWithPath: folder).lastPathComponent)
+        let out = URL(fileURLWithPath: folder).appendingPathComponent("curves.svg")
+        try Data(svg.utf8).write(to: out, options: .atomic)
+        print("wrote \(out.path)")
+        for (tool, args) in [("rsvg-convert", ["-o", "curves.png", "curves.svg"]), ("convert", ["curves.svg", "curves.png"])] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [tool] + args
+            p.currentDirectoryURL = URL(fileURLWithPath: folder)
+            p.standardError = FileHandle.nullDevice
+            p.standardOutput = FileHandle.nullDevice
+            if (try? p.run()) != nil {
+                p.waitUntilExit()
+                if p.terminationStatus == 0 { print("wrote \(folder)/curves.png"); break }
+            }
+        }
+    }
+}
+
+/// Four small line charts in one SVG: loss, accuracy, exact accuracy and ACT steps, training
+/// (blue) and evaluation (orange) against the optimizer step.
+enum CurvePlot {
+    static func svg(rows: [[String: Any]], title: String) -> String {
+        let panels: [(String, String, String)] = [
+            ("LM loss (per example)", "train/lm_loss", ""), ("cell accuracy", "train/accuracy", "eval/accuracy"),
+            ("exact accuracy", "train/exact_accuracy", "eval/exact_accuracy"), ("ACT steps", "train/steps", "eval/steps"),
+        ]
+        let (w, h, pad) = (360.0, 220.0, 40.0)
+        var out = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(2 * w))" height="\(Int(2 * h + 30))" font-family="sans-serif" font-size="11">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="10" y="18" font-size="14">\(title): training (blue) and evaluation (orange)</text>
+
+            """
+        let steps = rows.compactMap { $0["step"] as? Double ?? ($0["step"] as? Int).map(Double.init) }
+        let maxStep = max(steps.max() ?? 1, 1)
+        for (i, panel) in panels.enumerated() {
+            let x0 = Double(i % 2) * w, y0 = 30 + Double(i / 2) * h
+            func series(_ key: String) -> [(Double, Double)] {
+                rows.compactMap { r in
+                    guard let v = (r[key] as? Double) ?? (r[key] as? Int).map(Double.init),
+                          let s = (r["step"] as? Double) ?? (r["step"] as? Int).map(Double.init) else { return nil }
+                    return (s, v)
+                }
+            }
+            let train = series(panel.1), eval = panel.2.isEmpty ? [] : series(panel.2)
+            let values = (train + eval).map(\.1)
+            let lo = min(values.min() ?? 0, 0), hi = max(values.max() ?? 1, lo + 1e-9)
+            func point(_ p: (Double, Double)) -> String {
+                String(format: "%.1f,%.1f", x0 + pad + (w - 2 * pad) * p.0 / maxStep, y0 + h - pad - (h - 2 * pad) * (p.1 - lo) / (hi - lo))
+            }
+            out += "<rect x=\"\(x0 + pad)\" y=\"\(y0 + pad)\" width=\"\(w - 2 * pad)\" height=\"\(h - 2 * pad)\" fill=\"none\" stroke=\"#999\"/>\n"
+            out += "<text x=\"\(x0 + pad)\" y=\"\(y0 + pad - 6)\">\(panel.0)</text>\n"
+            out += String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%.3g</text>\n", x0 + pad - 4, y0 + pad + 4, hi)
+            out += String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%.3g</text>\n", x0 + pad - 4, y0 + h - pad, lo)
+            out += String(format: "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">step %.0f</text>\n", x0 + w - pad, y0 + h - pad + 14, maxStep)
+            if train.count > 1 {
+                out += "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"\(train.map(point).joined(separator: " "))\"/>\n"
+            }
+            for p in eval {
+                let xy = point(p).split(separator: ",")
+                out += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"3\" fill=\"#ff7f0e\"/>\n"
+            }
+            if eval.count > 1 {
+                out += "<polyline fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"1.5\" points=\"\(eval.map(point).joined(separator: " "))\"/>\n"
+            }
+        }
+        return out + "</svg>\n"
+    }
+}

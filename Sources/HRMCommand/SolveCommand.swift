@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import HRM
+import Puzzles
+
+struct SolveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "solve",
+        abstract: "Solve your own puzzle and show how the model reasoned, step by step.",
+        discussion: """
+            PUZZLE is a Sudoku as 81 characters ('.' or '0' for blanks), or a file holding a \
+            Sudoku, a maze (rows of '#', ' ', 'S', 'G') or an ARC task (.json). The trace shows \
+            the predicted grid after each ACT step, the cells that changed, and the Q head's \
+            halt probability; Sudokus and mazes are then checked by the classical verifier.
+
+            Examples:
+              hrm solve --checkpoint runs/s1 ".6..2...9...8.1.....4..7...2...9..8.5.3...4.1.7..6...3...3..2.....9.4...1...8..5."
+              hrm solve --checkpoint runs/maze maze.txt --json
+            """
+    )
+
+    @Option(help: "A run folder or a model .safetensors file.")
+    var checkpoint: String
+    @Option(help: "Configuration JSON (only for converted checkpoints without one).")
+    var config: String?
+    @Argument(help: "The puzzle: 81 Sudoku characters, or a file (Sudoku, maze text, ARC task JSON).")
+    var puzzle: String
+    @Option(help: "ACT steps to run (default: the model's halt_max_steps).")
+    var maxSteps: Int?
+    @Flag(help: "Print the answer and the trace as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
+    }
+
+    func run() throws {
+        let solver = Solver(model: try loadModel(checkpoint, config: config))
+        if let maxSteps { solver.maxSteps = maxSteps }
+        let isFile = FileManager.default.fileExists(atPath: puzzle)
+        let text = isFile ? try String(contentsOfFile: puzzle, encoding: .utf8) : puzzle
+        let source = isFile ? puzzle : "argument"
+        if isFile && puzzle.hasSuffix(".json") {
+            try solveARC(solver, URL(fileURLWithPath: puzzle))
+        } else if text.contains("#") || text.contains("S") {
+            let maze = try Maze(parsing: text, source: source)
+            let s = try solver.solve(maze)
+            report(s, render: { $0.description.split(separator: "\n").map(String.init) },
+                   cells: { $0.cells.map { String($0.character) } }, columns: maze.size,
+                   verdict: s.isVerified! ? "the classical checker accepts it: a valid shortest path" : "the classical checker rejects it: not a valid shortest path")
+        } else {
+            let sudoku = try Sudoku(parsing: text, source: source)
+            let s = try solver.solve(sudoku)
+            report(s, render: { $0.description.split(separator: "\n").map(String.init) },
+                   cells: { $0.cells.map { $0 == 0 ? "." : String($0) } }, columns: 9,
+                   verdict: s.isVerified! ? "the classical solver confirms it solves the puzzle" : "the classical solver finds it wrong")
+        }
+    }
+
+    private func report<P>(_ s: Solution<P>, render: (P) -> [String], cells: (P) -> [String], columns: Int, verdict: String) {
+        if json {
+            printJSON(["answer": cells(s.answer).joined(), "halt_step": s.haltStep, "verified": s.isVerified as Any,
+                       "steps": s.trace.enumerated().map { k, t in
+                           ["step": k + 1, "grid": cells(s.steps[k]).joined(), "q_halt": Double(t.qHalt),
+                            "q_continue": Double(t.qContinue), "halt_probability": Double(t.haltProbability)] as [String: Any]
+                       }])
+            return
+        }
+        let highlight = isatty(fileno(stdout)) != 0
+        var previous: [String]? = nil
+        for (k, step) in s.steps.enumerated() {
+            let now = cells(step)
+            let changed = previous.map { p in zip(p, now).filter { $0 != $1 }.count } ?? now.count
+            print(String(format: "step %d: halt probability %.3f, %d cell(s) changed%@", k + 1, s.trace[k].haltProbability,
+                         changed, k + 1 == s.haltStep ? "  ← the model stops here" : ""))
+            print(TraceRenderer.grid(now, previous: previous, columns: columns, highlight: highlight))
+            previous = now
+        }
+        print("\nanswer (step \(s.haltStep)):")
+        print(render(s.answer).joined(separator: "\n"))
+        print(verdict)
+    }
+
+    private func solveARC(_ solver: Solver, _ url: URL) throws {
+        let task = try ARCTask.load(url)
+        var results: [[String: Any]] = []
+        for (i, pair) in task.test.enumerated() {
+            let s = try solver.solve(arcInput: pair.input, expected: pair.output)
+            if json {
+                results.append(["test": i, "answer": s.answer.description, "correct": s.isVerified as Any, "halt_step": s.haltStep])
+            } else {
+                print("test input \(i + 1) of \(task.name): predicted \(s.answer.rows)×\(s.answer.columns) after step \(s.haltStep)")
+                print(ARCEncoding.render(s.answer).joined(separator: "\n"))
+                print(s.isVerified == true ? "matches the task's output" : "differs from the task's output")
+            }
+        }
+        if json { printJSON(["task": task.name, "tests": results]) }
+    }
+}
+
+/// Grids of the reasoning trace with the cells that changed since the previous step marked.
+enum TraceRenderer {
+    static func grid(_ cells: [String], previous: [String]?, columns: Int, highlight: Bool) -> String {
+        var lines: [String] = []
+        for r in 0..<(cells.count / columns) {
+            var line = ""
+            for c in 0..<columns {
+                let i = r * columns + c
+                let changed = previous.map { $0[i] != cells[i] } ?? false
+                if highlight {
+                    line += changed ? "\u{1B}[1;33m\(cells[i])\u{1B}[0m " : "\(cells[i]) "
+                } else {
+                    line += changed ? "\(cells[i])*" : "\(cells[i]) "
+                }
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+func printJSON(_ object: [String: Any]) {
+    if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
