@@ -126,6 +126,10 @@ public final class TrainingRun {
     public private(set) var pass = 0
     public private(set) var batchInPass = 0
     public private(set) var lastCheckpointStep: Int?
+    /// Metrics summed since the last log line (saved with checkpoints so a resumed run logs the
+    /// same lines as an uninterrupted one).
+    private var window = ACTMetrics()
+    private var windowSteps = 0
 
     public var totalSteps: Int { trainer.configuration.totalSteps }
     public var passes: Int { configuration.epochs / configuration.evalInterval }
@@ -180,6 +184,10 @@ public final class TrainingRun {
         let file = try SafetensorsFile(contentsOf: stateURL)
         pass = Int(file.metadata["pass"] ?? "") ?? 0
         batchInPass = Int(file.metadata["batch_in_pass"] ?? "") ?? 0
+        windowSteps = Int(file.metadata["log_window_steps"] ?? "") ?? 0
+        if let json = file.metadata["log_window"], let m = try? JSONDecoder().decode(ACTMetrics.self, from: Data(json.utf8)) {
+            window = m
+        }
         lastCheckpointStep = trainer.step
         try truncateMetrics(after: trainer.step)
     }
@@ -189,7 +197,7 @@ public final class TrainingRun {
     public func run(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws {
         guard let train = dataset.splits["train"] else { throw RunError.invalid("the dataset has no train split") }
         let c = configuration
-        var window = ACTMetrics(), windowSteps = 0, windowStart = Date()
+        var windowStart = Date(), rateSteps = 0
         while pass < passes {
             var sampler = SplitMix(seed: c.training.seed &+ UInt64(pass) &+ 1)
             let batches = train.trainingBatches(batchSize: c.training.globalBatchSize, epochs: c.evalInterval, using: &sampler)
@@ -207,13 +215,15 @@ public final class TrainingRun {
                 batchInPass += 1
                 window = window + result.metrics
                 windowSteps += 1
-                let rate = Double(windowSteps * c.training.globalBatchSize) / max(Date().timeIntervalSince(windowStart), 1e-9)
+                rateSteps += 1
+                let rate = Double(rateSteps * c.training.globalBatchSize) / max(Date().timeIntervalSince(windowStart), 1e-9)
                 events(.step(result, totalSteps: totalSteps, examplesPerSecond: rate))
                 if trainer.step % c.logInterval == 0 {
                     try logTraining(window, steps: windowSteps, lr: result.learningRate)
                     window = ACTMetrics()
                     windowSteps = 0
                     windowStart = Date()
+                    rateSteps = 0
                 }
             }
             pass += 1
@@ -236,7 +246,9 @@ public final class TrainingRun {
         try Checkpoint.save(trainer.model, to: directory.appendingPathComponent("model.safetensors"),
                             metadata: ["step": String(trainer.step)])
         try TrainingState.save(trainer, to: directory.appendingPathComponent("state.safetensors"),
-                               extra: ["pass": String(pass), "batch_in_pass": String(batchInPass)])
+                               extra: ["pass": String(pass), "batch_in_pass": String(batchInPass),
+                                       "log_window_steps": String(windowSteps),
+                                       "log_window": String(decoding: try JSONEncoder().encode(window), as: UTF8.self)])
         lastCheckpointStep = trainer.step
     }
 

@@ -139,8 +139,31 @@ import Tensors
             #expect(throws: (any Error).self, "\(arguments)") { try HRMCommand.parseAsRoot(arguments) }
         }
         for command: ParsableCommand.Type in [SudokuDataCommand.self, MazeDataCommand.self, ARCDataCommand.self,
-                                              ShowDataCommand.self, SudokuBenchCommand.self] {
+                                              ShowDataCommand.self, SudokuBenchCommand.self, TrainCommand.self,
+                                              EvalCommand.self, SolveCommand.self, PlotCommand.self] {
             #expect(command.helpMessage().contains("Example"), "\(command)")
+        }
+    }
+}
+
+@Suite struct TrainEvalSolveCommandTests {
+    @Test func argumentsAreChecked() throws {
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["train", "--data", "d"]) }          // no --out
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["train", "--resume", "r", "lr=1"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt", "soon"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--max-steps", "0"]) }
+        let train = try #require(try HRMCommand.parseAsRoot(["train", "--data", "d", "--out", "r", "lr=3e-4", "epochs=10"]) as? TrainCommand)
+        #expect(train.overrides == ["lr=3e-4", "epochs=10"] && train.config == "sudoku-small")
+    }
+
+    @Test func aCheckpointThatDoesNotFitTheDatasetIsOneSentence() throws {
+        let c = HRMConfiguration.tiny
+        let m = DatasetMetadata(vocabularySize: 6, sequenceLength: 900, puzzleIdentifierCount: 1, totalGroups: 1, meanPuzzleExamples: 1)
+        do {
+            try checkFit(c, m, data: "data/maze")
+            Issue.record("must not fit")
+        } catch {
+            #expect("\(error)".contains("data/maze has seq_len 900 and vocab_size 6"))
         }
     }
 }
