@@ -48,17 +48,9 @@ public final class AdamATan2: Optimizer {
         let (b1, b2) = (1 - beta1, 1 - beta2)
         for (index, p) in parameters.enumerated() {
             guard let g = p.tensor.gradient else { continue }  // no gradient: skipped, as torch
-            let theta = p.tensor.pointer, grad = g.pointer
-            let m = moments[index].pointer, v = variances[index].pointer
-            Parallel.forEach(p.tensor.count, cost: 16) { range in
-                for i in range {
-                    let gi = grad[i]
-                    m[i] += b1 * (gi - m[i])
-                    v[i] += b2 * (gi * gi - v[i])
-                    let direction = Float(Foundation.atan2(Double(m[i]), Double(v[i].squareRoot() * varianceScale)))
-                    theta[i] = theta[i] * decay - stepSize * direction
-                }
-            }
+            OptimizerKernels.adamATan2(theta: p.tensor.pointer, gradient: g.pointer, m: moments[index].pointer,
+                                       v: variances[index].pointer, count: p.tensor.count, b1: b1, b2: b2,
+                                       decay: decay, stepSize: stepSize, varianceScale: varianceScale)
         }
     }
 
@@ -95,16 +87,9 @@ public final class AdamW: Optimizer {
         let (b1, b2) = (1 - beta1, 1 - beta2)
         for (index, p) in parameters.enumerated() {
             guard let g = p.tensor.gradient else { continue }
-            let theta = p.tensor.pointer, grad = g.pointer
-            let m = moments[index].pointer, v = variances[index].pointer
-            Parallel.forEach(p.tensor.count, cost: 8) { range in
-                for i in range {
-                    let gi = grad[i]
-                    m[i] += b1 * (gi - m[i])
-                    v[i] += b2 * (gi * gi - v[i])
-                    theta[i] = theta[i] * decay - lr * (m[i] * c1) / ((v[i] * c2).squareRoot() + eps)
-                }
-            }
+            OptimizerKernels.adamW(theta: p.tensor.pointer, gradient: g.pointer, m: moments[index].pointer,
+                                   v: variances[index].pointer, count: p.tensor.count, b1: b1, b2: b2, decay: decay,
+                                   learningRate: lr, c1: c1, c2: c2, epsilon: eps)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HRM
 import Layers
 import Puzzles
 import Tensors
@@ -9,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed.",
-        subcommands: [KernelsCommand.self, SudokuBenchCommand.self],
+        subcommands: [KernelsCommand.self, ModelBenchCommand.self, SudokuBenchCommand.self],
         defaultSubcommand: KernelsCommand.self
     )
 }
@@ -166,6 +167,72 @@ struct SudokuBenchCommand: ParsableCommand {
             rates.sort()
             print(String(format: "%@: %.0f puzzles/s (median of %d passes; range %.0f–%.0f), mean %.1f backtracks",
                          name, rates[rates.count / 2], passes, rates.first!, rates.last!, Double(backtracks) / Double(set.count)))
+        }
+    }
+}
+
+/// `hrm bench model`: HRM's training step and evaluation, as the PyTorch baseline measures them.
+struct ModelBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Time HRM's training ACT step and full evaluation at several batch sizes.",
+        discussion: """
+            Training: one ACT step with loss, backward and both optimizer updates, after 2 warm-up \
+            steps. Evaluation: halt_max_steps ACT steps on a fresh batch, after 1 warm-up. \
+            Reports the median and range of --repeat runs, samples/s, GFLOP/s counted from the \
+            shapes (a training step is the recorded segment, the Q-target segment and the \
+            backward of the last L and H calls) and the fraction of a raw sgemm peak measured \
+            in the same process, and the process's peak memory (configurations run smallest \
+            first, so each figure is the largest so far).
+
+            Example:
+              hrm bench model --preset sudoku --mode train --batch 1,8,64 --repeat 3 --json
+            """
+    )
+
+    @Option(help: "Model preset: \(HRMConfiguration.presets.keys.sorted().joined(separator: ", ")).")
+    var preset: String = "sudoku"
+    @Option(help: "train, eval, or both.")
+    var mode: String = "both"
+    @Option(help: "Comma-separated batch sizes.")
+    var batch: String = "1,8,64"
+    @Option(help: "fp32 (bf16 mixed precision is not implemented yet).")
+    var precision: String = "fp32"
+    @Option(help: "Timed repetitions; the median is reported.")
+    var `repeat`: Int = 3
+    @Flag(help: "Print one JSON object per configuration.")
+    var json = false
+
+    func validate() throws {
+        guard HRMConfiguration.presets[preset] != nil else {
+            throw ValidationError("unknown preset '\(preset)'; presets are \(HRMConfiguration.presets.keys.sorted().joined(separator: ", ")).")
+        }
+        guard ["train", "eval", "both"].contains(mode) else { throw ValidationError("--mode must be train, eval or both; got '\(mode)'.") }
+        guard parseBatchSizes(batch) != nil else {
+            throw ValidationError("--batch must be positive whole numbers separated by commas, e.g. 1,8,64; got '\(batch)'.")
+        }
+        guard precision == "fp32" else {
+            throw ValidationError("--precision \(precision) is not available: only fp32 is implemented (bf16 through oneDNN is planned); nothing is run in its place.")
+        }
+        guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1.") }
+    }
+
+    func run() throws {
+        let bench = ModelBenchmark(presetName: preset, configuration: HRMConfiguration.presets[preset]!,
+                                   batches: parseBatchSizes(batch)!, modes: mode == "both" ? ["train", "eval"] : [mode],
+                                   repeats: `repeat`)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        if !json { print("preset \(preset), fp32, \(Parallel.threadCount) threads; median of \(`repeat`)") }
+        bench.run { r in
+            if json {
+                print(String(decoding: (try? encoder.encode(r)) ?? Data(), as: UTF8.self))
+            } else {
+                print(String(format: "%@ batch %3d: %8.3f s (%.3f–%.3f)  %7.2f samples/s  %6.1f GFLOP/s (%.0f%% of sgemm peak)  peak RSS %.0f MiB",
+                             r.mode, r.batch, r.seconds, r.minimumSeconds, r.maximumSeconds, r.samplesPerSecond, r.gflops,
+                             100 * r.gemmPeakFraction, r.peakRSSMegabytes))
+            }
+            fflush(stdout)
         }
     }
 }

@@ -141,7 +141,7 @@ public final class Tensor {
         let c = sigma * TruncatedNormal.stdFactor
         for i in 0..<t.count {
             let u = a + (b - a) * unitDouble(using: &generator)
-            var x = 2.0.squareRoot() * inverseErf(u) * c
+            var x = 2.0.squareRoot() * inverseErf(u, refined: false) * c
             x = Swift.min(Swift.max(x, lower * c), upper * c)
             t.pointer[i] = Float(x)
         }

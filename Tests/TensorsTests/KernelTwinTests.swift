@@ -135,3 +135,19 @@ import TestSupport
 }
 
 import Foundation
+
+@Suite struct FastAtanTests {
+    @Test func fastAtan2MatchesLibmOnTheHalfPlane() {
+        var worst: Double = 0
+        for y in stride(from: -3.0, through: 3.0, by: 0.0137) {
+            for x in [0.0, 1e-9, 0.001, 0.3, 0.999, 1, 1.7, 40] {
+                let exact = Foundation.atan2(y, x)
+                let approx = Double(fastAtan2NonNegative(Float(y), Float(x)))
+                worst = max(worst, abs(approx - exact) / max(abs(exact), 1e-3))
+            }
+        }
+        #expect(worst < 1e-6, "largest relative error \(worst)")
+        #expect(fastAtan2NonNegative(0, 0) == 0)
+        #expect(abs(fastAtan2NonNegative(-2, 0) + Float.pi / 2) < 1e-6)
+    }
+}

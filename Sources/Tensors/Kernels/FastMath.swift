@@ -24,3 +24,27 @@ public func fastExp(_ x0: Float) -> Float {
 /// The logistic function 1 / (1 + e^-x), via `fastExp`.
 @inlinable @inline(__always)
 public func fastSigmoid(_ x: Float) -> Float { 1 / (1 + fastExp(-x)) }
+
+/// atan(t) for t in [0, 1] (Cephes' atanf: one reduction at tan(π/8), then a degree-9 odd
+/// polynomial; relative error about 1e-7). Branch-free, so loops over it vectorise.
+@inlinable @inline(__always)
+public func fastAtanUnit(_ t: Float) -> Float {
+    let big = t > 0.414_213_56
+    let x = big ? (t - 1) / (t + 1) : t
+    let base: Float = big ? 0.785_398_163_397_448_3 : 0
+    let z = x * x
+    let p = ((8.053_744_495_38e-2 * z - 1.387_768_560_32e-1) * z + 1.997_771_064_78e-1) * z - 3.333_294_915_39e-1
+    return base + p * z * x + x
+}
+
+/// atan2(y, x) for x ≥ 0 (the case AdamATan2 needs: x = √v̂ ≥ 0), without library calls.
+@inlinable @inline(__always)
+public func fastAtan2NonNegative(_ y: Float, _ x: Float) -> Float {
+    let a = abs(y)
+    let swap = a > x
+    let num = swap ? x : a, den = swap ? a : x
+    let t = den > 0 ? num / den : 0
+    let r0 = fastAtanUnit(t)
+    let r = swap ? 1.570_796_326_794_896_6 - r0 : r0
+    return y < 0 ? -r : r
+}

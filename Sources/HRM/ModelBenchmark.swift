@@ -1,0 +1,144 @@
+import Foundation
+import Layers
+import Tensors
+
+/// One timed configuration of `hrm bench model`.
+public struct ModelBenchmarkResult: Codable, Sendable {
+    public var mode: String  // "train" | "eval"
+    public var preset: String
+    public var precision: String
+    public var batch: Int
+    /// Median seconds per training ACT step, or per full evaluation (all ACT steps).
+    public var seconds: Double
+    public var minimumSeconds: Double
+    public var maximumSeconds: Double
+    /// Sequences per second (train: per ACT step; eval: whole puzzles per second).
+    public var samplesPerSecond: Double
+    /// Achieved GFLOP/s, counted analytically from the shapes.
+    public var gflops: Double
+    /// `gflops` over the GEMM peak measured in the same process.
+    public var gemmPeakFraction: Double
+    /// The process's peak resident memory so far (configurations run smallest first).
+    public var peakRSSMegabytes: Double
+
+    enum CodingKeys: String, CodingKey {
+        case mode, preset, precision, batch, seconds, gflops
+        case minimumSeconds = "min_seconds", maximumSeconds = "max_seconds"
+        case samplesPerSecond = "samples_per_second", gemmPeakFraction = "gemm_peak_fraction"
+        case peakRSSMegabytes = "peak_rss_mb"
+    }
+}
+
+/// Times HRM's training ACT step and full evaluation at given batch sizes (`hrm bench model`).
+public struct ModelBenchmark {
+    public var presetName: String
+    public var configuration: HRMConfiguration
+    public var batches: [Int]
+    public var modes: [String]
+    public var repeats: Int
+
+    public init(presetName: String, configuration: HRMConfiguration, batches: [Int], modes: [String], repeats: Int) {
+        self.presetName = presetName
+        self.configuration = configuration
+        self.batches = batches
+        self.modes = modes
+        self.repeats = repeats
+    }
+
+    /// FLOPs of one segment's forward for one sequence (multiply-add = 2), spec §19.1.
+    public static func segmentFLOPs(_ c: HRMConfiguration) -> Double {
+        let n = Double(c.positionCount), d = Double(c.hiddenSize)
+        let f = Double(SwiGLU.innerWidth(hiddenSize: c.hiddenSize, expansion: c.expansion))
+        let perToken = 2 * d * (3 * d + d + 2 * f) + 2 * f * d + 4 * n * d
+        let blocks = Double(c.highCycles * c.lowCycles * c.lowLayerCount + c.highCycles * c.highLayerCount)
+        let heads = 2 * d * Double(c.vocabularySize) * Double(c.sequenceLength) + 2 * d * 2
+        return blocks * perToken * n + heads
+    }
+
+    /// FLOPs of one training ACT step per sequence: the recorded segment, the target segment,
+    /// and the backward of the last L and H calls (twice their forward).
+    public static func trainingStepFLOPs(_ c: HRMConfiguration) -> Double {
+        let n = Double(c.positionCount), d = Double(c.hiddenSize)
+        let f = Double(SwiGLU.innerWidth(hiddenSize: c.hiddenSize, expansion: c.expansion))
+        let perToken = 2 * d * (3 * d + d + 2 * f) + 2 * f * d + 4 * n * d
+        let recordedBlocks = Double(c.lowLayerCount + c.highLayerCount)
+        return 2 * segmentFLOPs(c) + 2 * recordedBlocks * perToken * n
+    }
+
+    /// Raw `cblas_sgemm` GFLOP/s on a 2048³ product with BLAS's own threads (best of 3).
+    public static func measureGEMMPeak() -> Double {
+        let n = 2048
+        var rng = RandomGenerator(seed: 0)
+        let a = Tensor.uniform([n, n], in: -1...1, using: &rng), c = Tensor(uninitializedShape: [n, n])
+        let previous = GEMM.setBLASThreads(Parallel.threadCount)
+        defer { GEMM.setBLASThreads(previous) }
+        var best = 0.0
+        for _ in 0..<4 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            GEMM.raw(transposeA: false, transposeB: true, m: n, n: n, k: n, a: a.pointer, lda: n, b: a.pointer, ldb: n, c: c.pointer, ldc: n)
+            best = max(best, 2 * pow(Double(n), 3) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) / 1e9)
+        }
+        Thread.sleep(forTimeInterval: 0.3)  // let BLAS's spinning workers park
+        return best
+    }
+
+    public static func peakRSSMegabytes() -> Double {
+        var usage = rusage()
+        #if canImport(Darwin)
+        getrusage(RUSAGE_SELF, &usage)
+        return Double(usage.ru_maxrss) / 1_048_576
+        #else
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+        #endif
+    }
+
+    public func run(report: (ModelBenchmarkResult) -> Void) {
+        let peak = Self.measureGEMMPeak()
+        var rng = RandomGenerator(seed: 0)
+        let model = HierarchicalReasoningModel(configuration: configuration, using: &rng)
+        let c = configuration
+        for mode in modes {
+            for b in batches.sorted() {
+                func batch(_ k: Int) -> PuzzleBatch {
+                    let tokens = (0..<(b * c.sequenceLength)).map { Int32(($0 * 7 + k * 13) % (c.vocabularySize - 1) + 1) }
+                    return PuzzleBatch(inputs: tokens, labels: tokens.reversed(), puzzleIdentifiers: Array(repeating: 0, count: b))
+                }
+                var times: [Double] = []
+                let flops: Double
+                if mode == "train" {
+                    var t = TrainingConfiguration()
+                    t.globalBatchSize = b
+                    t.warmupSteps = 1
+                    t.totalSteps = 1_000_000
+                    let trainer = Trainer(model: model, configuration: t)
+                    for k in 0..<(repeats + 2) {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        trainer.trainStep(batch(k))
+                        if k >= 2 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+                    }
+                    flops = Self.trainingStepFLOPs(c) * Double(b)
+                } else {
+                    let act = AdaptiveComputation(model: model, isTraining: false)
+                    for k in 0..<(repeats + 1) {
+                        let input = batch(k)
+                        var carry = act.initialCarry(batch: input)
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        withoutGradients {
+                            for _ in 0..<c.haltMaxSteps { _ = act.step(&carry, batch: input, using: &rng) }
+                        }
+                        if k >= 1 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+                    }
+                    flops = Self.segmentFLOPs(c) * Double(c.haltMaxSteps) * Double(b)
+                }
+                times.sort()
+                let median = times[times.count / 2]
+                report(ModelBenchmarkResult(
+                    mode: mode, preset: presetName, precision: "fp32", batch: b, seconds: median,
+                    minimumSeconds: times.first!, maximumSeconds: times.last!,
+                    samplesPerSecond: Double(b) / median, gflops: flops / median / 1e9,
+                    gemmPeakFraction: flops / median / 1e9 / peak, peakRSSMegabytes: Self.peakRSSMegabytes()))
+            }
+        }
+    }
+}
