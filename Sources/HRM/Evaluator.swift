@@ -25,12 +25,14 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     /// Fraction of halted examples whose Q head was right about being solved.
     public var qHaltAccuracy: Double
     public var seconds: Double
+    /// ARC only: pass@K after de-augmenting and voting (spec §13.2).
+    public var arc: ARCScorer.Score?
 
     enum CodingKeys: String, CodingKey {
         case count, exactAccuracy = "exact_accuracy", cellAccuracy = "cell_accuracy"
         case changedCellAccuracy = "changed_cell_accuracy", meanSteps = "mean_steps"
         case exactAccuracyPerStep = "exact_accuracy_per_step", cellAccuracyPerStep = "cell_accuracy_per_step"
-        case haltEarly = "halt_early", maxSteps = "max_steps", qHaltAccuracy = "q_halt_accuracy", seconds
+        case haltEarly = "halt_early", maxSteps = "max_steps", qHaltAccuracy = "q_halt_accuracy", seconds, arc
     }
 }
 
@@ -78,7 +80,10 @@ public enum Evaluator {
     /// Evaluates `split` (the first `limit` examples, if given).
     public static func evaluate(model: HierarchicalReasoningModel, split: DatasetSplit, batchSize: Int,
                                 maxSteps: Int? = nil, haltEarly: Bool = false, limit: Int? = nil,
-                                progress: (Int, Int) -> Void = { _, _ in }) -> EvaluationReport {
+                                progress: (Int, Int) -> Void = { _, _ in },
+                                onExample: (_ batch: DatasetBatch, _ row: Int, _ step: ReasoningStep) -> Void = { _, _, _ in })
+        -> EvaluationReport
+    {
         let start = Date()
         let steps = maxSteps ?? model.configuration.haltMaxSteps
         let total = min(limit ?? split.exampleCount, split.exampleCount)
@@ -112,6 +117,7 @@ public enum Evaluator {
                 }
                 var stop = trace.count - 1
                 if haltEarly, let first = trace.firstIndex(where: { $0.qHalt > $0.qContinue }) { stop = first }
+                onExample(batch, row, trace[stop])
                 let sc = score(trace[stop].prediction)
                 let solved = sc.right == sc.supervised
                 exact += solved ? 1 : 0

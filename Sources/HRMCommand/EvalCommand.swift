@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HRM
 import Puzzles
+import Tensors
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +38,8 @@ struct EvalCommand: ParsableCommand {
     var batch: Int = 64
     @Flag(help: "Print the report as one JSON object.")
     var json = false
+    @Option(help: "ARC only: where to write the Kaggle-style submission (two attempts per test input).")
+    var submission: String = "submission.json"
 
     enum HaltMode: String, ExpressibleByArgument, CaseIterable { case max, early }
 
@@ -53,9 +56,23 @@ struct EvalCommand: ParsableCommand {
         guard let s = dataset.splits[split] else { throw CommandError("\(data) has no \(split) split.") }
         try checkFit(model.configuration, s.metadata, data: data)
         let bar = json ? nil : ProgressBar("evaluating", total: min(limit ?? s.exampleCount, s.exampleCount), unit: "examples")
-        let report = Evaluator.evaluate(model: model, split: s, batchSize: batch, maxSteps: maxSteps,
-                                        haltEarly: halt == .early, limit: limit) { done, _ in bar?.update(done) }
+        let isARC = s.metadata.vocabularySize == ARCEncoding.vocabularySize && s.metadata.sequenceLength == ARCEncoding.sequenceLength
+        var scorer = ARCScorer(identifiers: dataset.identifiers)
+        var report = Evaluator.evaluate(model: model, split: s, batchSize: batch, maxSteps: maxSteps,
+                                        haltEarly: halt == .early, limit: limit,
+                                        progress: { done, _ in bar?.update(done) }) { b, row, step in
+            guard isARC else { return }
+            let n = ARCEncoding.sequenceLength
+            let labels = b.labels[(row * n)..<((row + 1) * n)].map { UInt8(clamping: max($0, 0)) }
+            scorer.add(identifier: b.puzzleIdentifiers[row], input: b.inputs[(row * n)..<((row + 1) * n)].map { UInt8(clamping: $0) },
+                       label: labels, prediction: step.prediction.map { UInt8(clamping: $0) },
+                       haltProbability: Double(step.haltProbability))
+        }
         bar?.finish()
+        if isARC {
+            report.arc = scorer.score()
+            try AtomicFile.write(try scorer.submissionJSON(), to: URL(fileURLWithPath: submission))
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -67,6 +84,10 @@ struct EvalCommand: ParsableCommand {
         print(String(format: "cell accuracy    %.4f   (changed cells only: %.4f)", report.cellAccuracy, report.changedCellAccuracy))
         print(String(format: "mean ACT steps   %.2f of %d%@", report.meanSteps, report.maxSteps,
                      report.haltEarly ? String(format: " (halting early saves %.0f%% of the compute)", 100 * (1 - report.meanSteps / Double(report.maxSteps))) : ""))
+        if let arc = report.arc {
+            print(String(format: "ARC, voting over augmentations: pass@1 %.4f, pass@2 %.4f (%d tasks, %d test inputs); wrote %@",
+                         arc.passAt["pass@1"] ?? 0, arc.passAt["pass@2"] ?? 0, arc.tasks, arc.testInputs, submission))
+        }
         print("accuracy after each step (exact / cells):")
         for (k, (e, c)) in zip(report.exactAccuracyPerStep, report.cellAccuracyPerStep).enumerated() {
             print(String(format: "  step %2d  %.4f  %.4f  %@", k + 1, e, c, String(repeating: "█", count: Int(e * 40))))

@@ -106,3 +106,46 @@ let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         }
     }
 }
+
+@Suite struct ARCScorerTests {
+    /// A test split of two evaluation tasks with 5 variants each.
+    func split() throws -> (PuzzleDataset, DatasetSplit) {
+        let tasks = try ARCDataset.loadTasks(from: [sharedData.appendingPathComponent("arc-agi-1")])
+            .filter(\.testToTestSplit).prefix(2)
+        var rng = SplitMix(seed: 11)
+        let d = ARCDataset.build(tasks: Array(tasks), augmentations: 5, using: &rng)
+        return (d, d.splits["test"]!)
+    }
+
+    @Test func perfectPredictionsPassAndWrongOnesFail() throws {
+        let (d, test) = try split()
+        var right = ARCScorer(identifiers: d.identifiers), wrong = ARCScorer(identifiers: d.identifiers)
+        for e in 0..<test.exampleCount {
+            let p = test.puzzleIndices.lastIndex { $0 <= Int32(e) }!
+            let id = test.puzzleIdentifiers[p]
+            right.add(identifier: id, input: Array(test.input(e)), label: Array(test.label(e)),
+                      prediction: Array(test.label(e)), haltProbability: 0.9)
+            wrong.add(identifier: id, input: Array(test.input(e)), label: Array(test.label(e)),
+                      prediction: Array(test.input(e)), haltProbability: 0.9)
+        }
+        #expect(right.score().passAt["pass@1"] == 1 && right.score().tasks == 2)
+        #expect(wrong.score().passAt["pass@2"] == 0)
+        let json = try JSONSerialization.jsonObject(with: right.submissionJSON()) as! [String: [[String: [[Int]]]]]
+        #expect(json.count == 2 && json.values.allSatisfy { $0.allSatisfy { $0["attempt_1"] != nil && $0["attempt_2"] != nil } })
+    }
+
+    @Test func votesFromAugmentedVersionsOutweighOneWrongOriginal() throws {
+        let (d, test) = try split()
+        var scorer = ARCScorer(identifiers: d.identifiers)
+        for e in 0..<test.exampleCount {
+            let p = test.puzzleIndices.lastIndex { $0 <= Int32(e) }!
+            let id = test.puzzleIdentifiers[p]
+            let isOriginal = ARCAugmentation.parse(d.identifiers[Int(id)]) == nil
+            // The original is answered wrongly with high confidence; its variants rightly.
+            scorer.add(identifier: id, input: Array(test.input(e)), label: Array(test.label(e)),
+                       prediction: isOriginal ? Array(test.input(e)) : Array(test.label(e)),
+                       haltProbability: isOriginal ? 0.99 : 0.5)
+        }
+        #expect(scorer.score().passAt["pass@1"] == 1)
+    }
+}
