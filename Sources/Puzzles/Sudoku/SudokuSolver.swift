@@ -45,15 +45,25 @@ public final class SudokuSolver {
     private let candidates: UnsafeMutablePointer<UInt16>
     private let values: UnsafeMutablePointer<UInt8>
     private var order: [UInt8] = Array(1...9)
+    /// Copies of `peers` and `flatUnits` as raw buffers: the hot loops then read plain memory
+    /// instead of a lazily initialised global array with bounds checks.
+    private let peerTable: UnsafeMutablePointer<UInt8>
+    private let unitTable: UnsafeMutablePointer<UInt8>
 
     public init() {
         candidates = .allocate(capacity: 81 * depthCapacity)
         values = .allocate(capacity: 81 * depthCapacity)
+        peerTable = .allocate(capacity: 81 * 20)
+        unitTable = .allocate(capacity: 27 * 9)
+        for (i, p) in SudokuSolver.peers.enumerated() { peerTable[i] = UInt8(p) }
+        for (i, u) in SudokuSolver.flatUnits.enumerated() { unitTable[i] = UInt8(u) }
     }
 
     deinit {
         candidates.deallocate()
         values.deallocate()
+        peerTable.deallocate()
+        unitTable.deallocate()
     }
 
     /// Solves `puzzle`, stopping after `limit` solutions.
@@ -96,7 +106,8 @@ public final class SudokuSolver {
             return
         }
         let mask = cand[best]
-        for digit in order where mask & (1 << UInt16(digit)) != 0 {
+        let digits = order
+        for digit in digits where mask & (1 << UInt16(digit)) != 0 {
             if result.solutions.count >= limit { return }
             result.guesses += 1
             let next = level + 1
@@ -123,7 +134,7 @@ public final class SudokuSolver {
         cand[cell] = 0
         let base = cell * 20
         for k in 0..<20 {
-            let p = SudokuSolver.peers[base + k]
+            let p = Int(peerTable[base + k])
             if val[p] == 0 {
                 cand[p] &= ~bit
                 if cand[p] == 0 { return false }
@@ -147,7 +158,7 @@ public final class SudokuSolver {
             for u in 0..<27 {
                 var seenOnce: UInt16 = 0, seenTwice: UInt16 = 0, placed: UInt16 = 0
                 for k in 0..<9 {
-                    let i = SudokuSolver.flatUnits[u * 9 + k]
+                    let i = Int(unitTable[u * 9 + k])
                     if val[i] != 0 {
                         placed |= 1 << UInt16(val[i])
                     } else {
@@ -161,7 +172,7 @@ public final class SudokuSolver {
                     let digit = UInt8(singles.trailingZeroBitCount)
                     singles &= singles - 1
                     for k in 0..<9 {
-                        let i = SudokuSolver.flatUnits[u * 9 + k]
+                        let i = Int(unitTable[u * 9 + k])
                         if val[i] == 0 && cand[i] & (1 << UInt16(digit)) != 0 {
                             if !assign(level: level, cell: i, digit: digit) { return false }
                             changed = true
