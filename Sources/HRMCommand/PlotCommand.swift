@@ -73,7 +73,10 @@ enum CurvePlot {
             }
             let train = series(panel.1), eval = panel.2.isEmpty ? [] : series(panel.2)
             let values = (train + eval).map(\.1)
-            let lo = min(values.min() ?? 0, 0), hi = max(values.max() ?? 1, lo + 1e-9)
+            // Accuracies on a fixed 0…1 scale; other panels from 0 to their largest value.
+            let isAccuracy = panel.0.contains("accuracy")
+            let lo = min(values.min() ?? 0, 0)
+            let hi = isAccuracy ? 1 : max(values.max() ?? 1, lo + 1e-9)
             func point(_ p: (Double, Double)) -> String {
                 String(format: "%.1f,%.1f", x0 + pad + (w - 2 * pad) * p.0 / maxStep, y0 + h - pad - (h - 2 * pad) * (p.1 - lo) / (hi - lo))
             }
