@@ -51,26 +51,45 @@ public struct ReasoningStep: Codable, Equatable, Sendable {
 /// Evaluation as the reference runs it — every example for `maxSteps` ACT steps — and the
 /// early-halting variant that stops each example when its Q head says halt.
 public enum Evaluator {
-    /// Runs `steps` evaluation ACT steps on a batch and returns each row's trace.
+    /// Runs up to `steps` evaluation ACT steps on a batch and returns each row's trace.
+    ///
+    /// With `haltEarly`, a row stops at the first step where its Q head says halt
+    /// (q_halt > q_continue) and leaves the batch, so later steps compute only the rows still
+    /// thinking: evaluation cost follows the Q head. Its trace then ends at that step.
     public static func trace(model: HierarchicalReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
-                             steps: Int) -> [[ReasoningStep]] {
-        let batch = PuzzleBatch(inputs: inputs, labels: Array(repeating: ignoreLabel, count: inputs.count),
+                             steps: Int, haltEarly: Bool = false) -> [[ReasoningStep]] {
+        let s = model.configuration.sequenceLength
+        var active = Array(0..<puzzleIdentifiers.count)  // original row of each batch row
+        var batch = PuzzleBatch(inputs: inputs, labels: Array(repeating: ignoreLabel, count: inputs.count),
                                 puzzleIdentifiers: puzzleIdentifiers)
         let act = AdaptiveComputation(model: model, isTraining: false)
         act.haltMaxSteps = max(steps, 1)
         var carry = act.initialCarry(batch: batch)
         var rng = RandomGenerator(seed: 0)
-        let b = puzzleIdentifiers.count, s = model.configuration.sequenceLength
-        var traces = [[ReasoningStep]](repeating: [], count: b)
+        var traces = [[ReasoningStep]](repeating: [], count: puzzleIdentifiers.count)
         withoutGradients {
             for _ in 0..<max(steps, 1) {
                 let out = act.step(&carry, batch: batch, using: &rng)
-                let v = out.logits.shape[2]
+                let b = active.count, v = out.logits.shape[2]
                 let predictions = out.logits.reshaped([b * s, v]).argmax(axis: 1).int32s
                 let qh = out.qHalt.scalars, qc = out.qContinue.scalars
+                var keep: [Int] = []
                 for row in 0..<b {
-                    traces[row].append(ReasoningStep(prediction: Array(predictions[(row * s)..<((row + 1) * s)]),
-                                                     qHalt: qh[row], qContinue: qc[row]))
+                    traces[active[row]].append(ReasoningStep(prediction: Array(predictions[(row * s)..<((row + 1) * s)]),
+                                                             qHalt: qh[row], qContinue: qc[row]))
+                    if !(haltEarly && qh[row] > qc[row]) { keep.append(row) }
+                }
+                if keep.isEmpty { break }
+                if keep.count < b {
+                    // Finished rows leave the batch: gather the rest of the carry.
+                    let rows = keep.map(Int32.init)
+                    func pick(_ a: [Int32]) -> [Int32] { keep.flatMap { a[($0 * s)..<(($0 + 1) * s)] } }
+                    batch = PuzzleBatch(inputs: pick(carry.current.inputs), labels: pick(carry.current.labels),
+                                        puzzleIdentifiers: keep.map { carry.current.puzzleIdentifiers[$0] })
+                    carry = ACTCarry(zHigh: carry.zHigh.gathered(rows: rows), zLow: carry.zLow.gathered(rows: rows),
+                                     steps: keep.map { carry.steps[$0] }, halted: keep.map { carry.halted[$0] },
+                                     current: batch)
+                    active = keep.map { active[$0] }
                 }
             }
         }
@@ -95,7 +114,8 @@ public enum Evaluator {
         for batch in split.evaluationBatches(batchSize: batchSize) {
             let rows = min(batch.count, total - done)
             if rows <= 0 { break }
-            let traces = trace(model: model, inputs: batch.inputs, puzzleIdentifiers: batch.puzzleIdentifiers, steps: steps)
+            let traces = trace(model: model, inputs: batch.inputs, puzzleIdentifiers: batch.puzzleIdentifiers,
+                               steps: steps, haltEarly: haltEarly)
             for row in 0..<rows {
                 let labels = batch.labels[(row * s)..<((row + 1) * s)]
                 let inputs = batch.inputs[(row * s)..<((row + 1) * s)]
@@ -109,14 +129,14 @@ public enum Evaluator {
                     }
                     return (r, n, cr, cn)
                 }
-                let trace = traces[row]
+                // Rows that halted early keep their last answer for the later steps of the curve.
+                let trace = traces[row] + Array(repeating: traces[row].last!, count: steps - traces[row].count)
                 for (k, step) in trace.enumerated() {
                     let sc = score(step.prediction)
                     exactPerStep[k] += sc.right == sc.supervised ? 1 : 0
                     cellsPerStep[k] += Double(sc.right)
                 }
-                var stop = trace.count - 1
-                if haltEarly, let first = trace.firstIndex(where: { $0.qHalt > $0.qContinue }) { stop = first }
+                let stop = traces[row].count - 1
                 onExample(batch, row, trace[stop])
                 let sc = score(trace[stop].prediction)
                 let solved = sc.right == sc.supervised

@@ -175,3 +175,32 @@ import Tensors
         #expect(model.positionEmbedding?.weight.gradient?.scalars.contains { $0 != 0 } == true)
     }
 }
+
+@Suite struct EarlyHaltTests {
+    @Test func finishedRowsLeaveTheBatchWithoutChangingAnyAnswer() {
+        var rng = RandomGenerator(seed: 12)
+        var c = HRMConfiguration.tiny
+        c.haltMaxSteps = 6
+        let model = HierarchicalReasoningModel(configuration: c, using: &rng)
+        // Random Q-head weights, so rows halt at different steps.
+        for i in 0..<model.qHead.weight.count { model.qHead.weight.pointer[i] = Float.random(in: -0.3...0.3, using: &rng) }
+        model.qHead.bias!.pointer[0] = 0
+        model.qHead.bias!.pointer[1] = 0
+        let b = 8
+        let tokens = (0..<(b * 16)).map { _ in Int32.random(in: 1...10, using: &rng) }
+        let ids = [Int32](repeating: 0, count: b)
+        let full = Evaluator.trace(model: model, inputs: tokens, puzzleIdentifiers: ids, steps: 6)
+        let early = Evaluator.trace(model: model, inputs: tokens, puzzleIdentifiers: ids, steps: 6, haltEarly: true)
+        var lengths: Set<Int> = []
+        for row in 0..<b {
+            let stop = (full[row].firstIndex { $0.qHalt > $0.qContinue } ?? 5) + 1
+            lengths.insert(stop)
+            #expect(early[row].count == stop)
+            for (e, f) in zip(early[row], full[row]) {
+                #expect(e.prediction == f.prediction)
+                #expect(abs(e.qHalt - f.qHalt) < 1e-4 && abs(e.qContinue - f.qContinue) < 1e-4)
+            }
+        }
+        #expect(lengths.count > 1, "rows should halt at different steps for this test to mean something")
+    }
+}
