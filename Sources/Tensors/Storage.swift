@@ -35,6 +35,12 @@ public final class BufferPool: @unchecked Sendable {
     /// Buffers handed out that did not come from the cache (a steady-state loop keeps this flat).
     public private(set) var freshAllocations = 0
 
+    /// Fresh allocations made by the calling thread (ops allocate their outputs on the calling
+    /// thread, so this counts one computation's allocations even while other threads run).
+    public static var freshAllocationsOnThisThread: Int {
+        (Thread.current.threadDictionary["swift-hrm.freshAllocations"] as? Int) ?? 0
+    }
+
     private init() {
         let megabytes = ProcessInfo.processInfo.environment["HRM_POOL_MB"].flatMap(Int.init) ?? 4096
         limitBytes = max(0, megabytes) << 20
@@ -51,6 +57,9 @@ public final class BufferPool: @unchecked Sendable {
         }
         freshAllocations += 1
         lock.unlock()
+        let key = "swift-hrm.freshAllocations"
+        let dictionary = Thread.current.threadDictionary
+        dictionary[key] = ((dictionary[key] as? Int) ?? 0) + 1
         let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
         return raw.bindMemory(to: Float.self, capacity: n)
     }

@@ -204,3 +204,29 @@ import Tensors
         #expect(lengths.count > 1, "rows should halt at different steps for this test to mean something")
     }
 }
+
+@Suite struct SteadyStateTests {
+    @Test func aRepeatedTrainingStepAllocatesNoNewBuffers() {
+        // After warm-up, every buffer an op needs comes from the pool (spec of the engine:
+        // no allocation per op in steady state).
+        // Sizes no other test uses (tests run in parallel and share the pool).
+        var c = HRMConfiguration.tiny
+        c.hiddenSize = 44
+        c.headCount = 2
+        c.puzzleEmbeddingWidth = 44
+        c.sequenceLength = 13
+        var rng = RandomGenerator(seed: 13)
+        let model = HierarchicalReasoningModel(configuration: c, using: &rng)
+        var t = TrainingConfiguration()
+        t.globalBatchSize = 3
+        t.totalSteps = 100
+        let trainer = Trainer(model: model, configuration: t)
+        let tokens = (0..<39).map { Int32($0 % 10 + 1) }
+        let batch = PuzzleBatch(inputs: tokens, labels: tokens, puzzleIdentifiers: [0, 0, 0])
+        for _ in 0..<3 { trainer.trainStep(batch) }
+        let before = BufferPool.freshAllocationsOnThisThread
+        for _ in 0..<3 { trainer.trainStep(batch) }
+        #expect(BufferPool.freshAllocationsOnThisThread == before)
+        #expect(before > 0, "the counter must see the warm-up's allocations")
+    }
+}
