@@ -111,6 +111,15 @@ public struct DatasetSplitBuilder {
         puzzleIndices.append(Int32(inputs.count / sequenceLength))
     }
 
+    /// Adds each example as a puzzle and group of its own (identifier 0): the un-augmented test
+    /// splits of Sudoku and mazes.
+    public mutating func addSingletons(_ examples: [(input: [UInt8], label: [UInt8])]) {
+        for e in examples {
+            addPuzzle(identifier: 0, examples: [e])
+            endGroup()
+        }
+    }
+
     /// Closes the current group (the puzzles added since the last call).
     public mutating func endGroup() {
         if Int(groupIndices.last!) != puzzleIdentifiers.count { groupIndices.append(Int32(puzzleIdentifiers.count)) }

@@ -27,10 +27,7 @@ public enum MazeDataset {
             trainBuilder.endGroup()
         }
         var testBuilder = DatasetSplitBuilder(sequenceLength: n * n)
-        for (puzzle, solution) in test {
-            testBuilder.addPuzzle(identifier: 0, examples: [(tokens(puzzle), tokens(solution))])
-            testBuilder.endGroup()
-        }
+        testBuilder.addSingletons(test.map { (tokens($0.puzzle), tokens($0.solution)) })
         return PuzzleDataset(splits: [
             "train": trainBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),
             "test": testBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),

@@ -30,10 +30,7 @@ public enum SudokuDataset {
             trainBuilder.endGroup()
         }
         var testBuilder = DatasetSplitBuilder(sequenceLength: 81)
-        for (puzzle, solution) in test {
-            testBuilder.addPuzzle(identifier: 0, examples: [(tokens(puzzle), tokens(solution))])
-            testBuilder.endGroup()
-        }
+        testBuilder.addSingletons(test.map { (tokens($0.puzzle), tokens($0.solution)) })
         return PuzzleDataset(splits: [
             "train": trainBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),
             "test": testBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),
