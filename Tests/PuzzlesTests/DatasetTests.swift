@@ -42,7 +42,7 @@ func temporaryDirectory() throws -> URL {
         #expect(leftovers == ["sudoku"], "no partial folder remains")
     }
 
-    @Test func numpyReadsOurFiles() throws {
+    @Test func numpyReadsOurFilesAndWeReadNumpys() throws {
         // Needs python3 with numpy; skipped (passes vacuously, with this note) when absent.
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -69,6 +69,29 @@ func temporaryDirectory() throws -> URL {
         try check.run()
         check.waitUntilExit()
         #expect(check.terminationStatus == 0)
+
+        // And the other way: a folder written by NumPy, as the reference's builders write it.
+        let theirs = try temporaryDirectory().appendingPathComponent("theirs")
+        let write = Process()
+        write.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        write.arguments = ["python3", "-c", """
+            import numpy as np, json, os, sys
+            for split in ['train', 'test']:
+                d = os.path.join(sys.argv[1], split); os.makedirs(d)
+                np.save(d + '/all__inputs.npy', np.full((3, 81), 1, dtype=np.uint8))
+                np.save(d + '/all__labels.npy', np.full((3, 81), 5, dtype=np.uint8))
+                np.save(d + '/all__puzzle_identifiers.npy', np.zeros(3, dtype=np.int32))
+                np.save(d + '/all__puzzle_indices.npy', np.arange(4, dtype=np.int32))
+                np.save(d + '/all__group_indices.npy', np.array([0, 2, 3], dtype=np.int32))
+                json.dump(dict(pad_id=0, ignore_label_id=0, blank_identifier_id=0, vocab_size=11, seq_len=81,
+                               num_puzzle_identifiers=1, total_groups=2, mean_puzzle_examples=1.0, sets=['all']),
+                          open(d + '/dataset.json', 'w'))
+            json.dump(['<blank>'], open(os.path.join(sys.argv[1], 'identifiers.json'), 'w'))
+            """, theirs.path]
+        try write.run()
+        write.waitUntilExit()
+        let loaded = try PuzzleDataset.read(from: theirs)
+        #expect(loaded.splits["train"]?.groupCount == 2 && loaded.splits["test"]?.label(2).allSatisfy { $0 == 5 } == true)
     }
 
     @Test func badFilesNameTheFileAndField() throws {
