@@ -79,8 +79,9 @@ struct KernelsCommand: ParsableCommand {
             print("")
             print(String(format: "matmul / raw cblas_sgemm: median %.0f%%, lowest %.0f%%   (target ≥ 95%%)",
                          summary.matmulRatioMedian * 100, summary.matmulRatioMinimum * 100))
-            print(String(format: "streaming kernels / memcpy: lowest %.0f%% (%@)   (target ≥ 50%%)",
+            print(String(format: "elementwise and norm kernels / memcpy: lowest %.0f%% (%@)   (target ≥ 50%%)",
                          summary.streamingRatioMinimum * 100, summary.streamingSlowest))
+            print(String(format: "softmax (exp-bound, inside attention) / memcpy: %.0f%%", summary.softmaxRatioMinimum * 100))
             print(String(format: "attention forward+backward: %.1f%% of a block's time   (target < 10%%)",
                          summary.attentionShare * 100))
         }

@@ -222,9 +222,11 @@ public struct KernelBenchmarkSummary: Codable, Sendable {
     /// Median over all HRM products of engine rate / raw `cblas_sgemm` rate (target ≥ 0.95).
     public var matmulRatioMedian: Double
     public var matmulRatioMinimum: Double
-    /// The lowest streaming-kernel rate as a fraction of memcpy bandwidth (target ≥ 0.5).
+    /// The lowest elementwise/norm kernel rate as a fraction of memcpy bandwidth (target ≥ 0.5).
     public var streamingRatioMinimum: Double
     public var streamingSlowest: String
+    /// Softmax (exp-bound, part of attention) as a fraction of memcpy, reported on its own.
+    public var softmaxRatioMinimum: Double
     /// Attention forward+backward as a share of a block's, at the largest batch (target < 0.1).
     public var attentionShare: Double
 
@@ -236,7 +238,8 @@ public struct KernelBenchmarkSummary: Codable, Sendable {
 
     public init?(results: [BenchmarkResult]) {
         let gemm = results.filter { $0.name.hasPrefix("matmul") }.compactMap(\.ratio).sorted()
-        let streaming = results.filter { $0.baseline == "memcpy" && $0.ratio != nil }
+        let streaming = results.filter { $0.baseline == "memcpy" && $0.ratio != nil && !$0.name.hasPrefix("softmax") }
+        let softmax = results.filter { $0.name.hasPrefix("softmax") }.compactMap(\.ratio)
         guard !gemm.isEmpty, let slowest = streaming.min(by: { $0.ratio! < $1.ratio! }),
               let attention = results.last(where: { $0.name.hasPrefix("attention") })?.ratio
         else { return nil }
@@ -244,6 +247,7 @@ public struct KernelBenchmarkSummary: Codable, Sendable {
         matmulRatioMinimum = gemm[0]
         streamingRatioMinimum = slowest.ratio!
         streamingSlowest = "\(slowest.name) \(slowest.shape)"
+        softmaxRatioMinimum = softmax.min() ?? 0
         attentionShare = attention
     }
 }
