@@ -233,6 +233,7 @@ public struct KernelBenchmarkSummary: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case matmulRatioMedian = "matmul_ratio_median", matmulRatioMinimum = "matmul_ratio_min"
         case streamingRatioMinimum = "streaming_ratio_min", streamingSlowest = "streaming_slowest"
+        case softmaxRatioMinimum = "softmax_ratio_min"
         case attentionShare = "attention_share"
     }
 
