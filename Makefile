@@ -1,5 +1,5 @@
 # swift-hrm: two commands do everything on a fresh Debian/Ubuntu machine.
-#   make demo   install what is missing, build (release, CPU flags), run the main job
+#   make demo   install what is missing, build (release, CPU flags), run the demo (hrm demo)
 #   make test   install what is missing, build, run the whole test suite
 # Other targets: make build, make bench, make deps, make clean.
 
@@ -23,7 +23,7 @@ HRM := .build/release/hrm
 .PHONY: demo test build bench deps clean
 
 demo: deps build
-	$(HRM) bench kernels
+	$(HRM) demo --out demo-output
 
 test: deps
 	$(SWIFT_TEST)

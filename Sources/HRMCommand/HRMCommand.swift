@@ -15,6 +15,6 @@ struct HRMCommand: ParsableCommand {
               hrm bench kernels --batch 8,64
             """,
         version: "0.1.0",
-        subcommands: [DataCommand.self, TrainCommand.self, EvalCommand.self, SolveCommand.self, PlotCommand.self, BenchCommand.self, InspectCommand.self]
+        subcommands: [DemoCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, SolveCommand.self, PlotCommand.self, BenchCommand.self, InspectCommand.self]
     )
 }
