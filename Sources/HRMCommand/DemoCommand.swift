@@ -88,9 +88,11 @@ struct DemoCommand: ParsableCommand {
         }
         print(solution.isVerified == true ? "   The classical solver confirms the answer." : "   The answer is still wrong; more training helps.")
 
-        var plot = PlotCommand()
-        plot.folder = runDir.path
-        try plot.run()
+        if FileManager.default.fileExists(atPath: runDir.appendingPathComponent("metrics.jsonl").path) {
+            var plot = PlotCommand()
+            plot.folder = runDir.path
+            try plot.run()
+        }
         let json: [String: Any] = [
             "live": ["exact_accuracy": report.exactAccuracy, "cell_accuracy": report.cellAccuracy,
                      "blank_cell_accuracy": report.changedCellAccuracy, "minutes": trainedMinutes,
@@ -99,6 +101,6 @@ struct DemoCommand: ParsableCommand {
         ]
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .prettyPrinted]),
                              to: dir.appendingPathComponent("report.json"))
-        print("wrote \(dir.appendingPathComponent("report.json").path) and \(runDir.path)/curves.svg")
+        print("wrote \(dir.appendingPathComponent("report.json").path) and the run in \(runDir.path)")
     }
 }

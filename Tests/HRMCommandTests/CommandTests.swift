@@ -172,14 +172,14 @@ import Tensors
     @Test func aShortDemoWritesItsReport() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-demo-\(UUID().uuidString)")
         var demo = try #require(try HRMCommand.parseAsRoot(
-            ["demo", "--out", dir.path, "--minutes", "0.02", "--count", "20", "--test-count", "4"]) as? DemoCommand)
+            ["demo", "--out", dir.path, "--minutes", "0.1", "--count", "20", "--test-count", "4"]) as? DemoCommand)
         try demo.run()
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("report.json"))) as! [String: Any]
         let live = try #require(report["live"] as? [String: Any])
         #expect(live["puzzles"] as? Int == 4 && live["blanks"] as? Int == 3)
         #expect((live["exact_accuracy"] as? Double).map { (0...1).contains($0) } == true)
         #expect((report["shipped"] as? [String: Any])?["available"] as? Bool == false)
-        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/curves.svg").path))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/model.safetensors").path))
     }
 
     @Test func demoOptionsAreChecked() {
