@@ -6,7 +6,13 @@ import HRM
 import Puzzles
 import Tensors
 
+/// Commands print; line-buffer standard output so their lines come out before the test runner's
+/// closing summary instead of being flushed after it at exit.
+let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
+
 @Suite struct CommandTests {
+    init() { _ = lineBufferedOutput }
+
     @Test func benchKernelsParsesItsOptions() throws {
         let command = try HRMCommand.parseAsRoot(["bench", "kernels", "--batch", "8,64", "--samples", "3", "--json"])
         let kernels = try #require(command as? KernelsCommand)
@@ -49,6 +55,8 @@ import Tensors
 }
 
 @Suite struct InspectForwardTests {
+    init() { _ = lineBufferedOutput }
+
     @Test func dumpsEveryStepOfACheckpointWrittenByTheModel() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-inspect-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -84,6 +92,8 @@ import Tensors
 }
 
 @Suite struct DataCommandTests {
+    init() { _ = lineBufferedOutput }
+
     func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-datacmd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -147,6 +157,8 @@ import Tensors
 }
 
 @Suite struct TrainEvalSolveCommandTests {
+    init() { _ = lineBufferedOutput }
+
     @Test func argumentsAreChecked() throws {
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["train", "--data", "d"]) }          // no --out
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["train", "--resume", "r", "lr=1"]) }
@@ -169,6 +181,8 @@ import Tensors
 }
 
 @Suite struct DemoCommandTests {
+    init() { _ = lineBufferedOutput }
+
     @Test func aShortDemoWritesItsReport() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-demo-\(UUID().uuidString)")
         var demo = try #require(try HRMCommand.parseAsRoot(
