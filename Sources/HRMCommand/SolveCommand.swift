@@ -27,6 +27,8 @@ struct SolveCommand: ParsableCommand {
     var puzzle: String
     @Option(help: "ACT steps to run (default: the model's halt_max_steps).")
     var maxSteps: Int?
+    @Option(help: "ARC only: the dataset folder the model was trained on, to use the task's puzzle embedding.")
+    var data: String?
     @Flag(help: "Print the answer and the trace as JSON.")
     var json = false
 
@@ -83,9 +85,25 @@ struct SolveCommand: ParsableCommand {
 
     private func solveARC(_ solver: Solver, _ url: URL) throws {
         let task = try ARCTask.load(url)
+        // A task the model trained on has its own puzzle-embedding row; a new task gets 0 (blank).
+        var identifier: Int32 = 0
+        if let data {
+            let names = URL(fileURLWithPath: data).appendingPathComponent("identifiers.json")
+            guard let list = try? JSONDecoder().decode([String].self, from: Data(contentsOf: names)) else {
+                throw CommandError("\(names.path): cannot read the dataset's identifiers (a JSON list of names).")
+            }
+            if let index = list.firstIndex(of: task.name) {
+                guard index < solver.model.configuration.puzzleIdentifierCount else {
+                    throw CommandError("\(data) numbers \(task.name) as puzzle \(index), but the checkpoint has only \(solver.model.configuration.puzzleIdentifierCount) puzzle embeddings: it was trained on another dataset.")
+                }
+                identifier = Int32(index)
+            } else if !json {
+                print("\(task.name) is not among the dataset's puzzles; using the blank puzzle embedding.")
+            }
+        }
         var results: [[String: Any]] = []
         for (i, pair) in task.test.enumerated() {
-            let s = try solver.solve(arcInput: pair.input, expected: pair.output)
+            let s = try solver.solve(arcInput: pair.input, expected: pair.output, identifier: identifier)
             if json {
                 results.append(["test": i, "answer": s.answer.description, "correct": s.isVerified as Any, "halt_step": s.haltStep])
             } else {
