@@ -56,8 +56,8 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "HRMTests", dependencies: ["HRM", "TestSupport"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "PuzzlesTests", dependencies: ["Puzzles"], swiftSettings: swiftSettings),
-        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand", "HRM", "Puzzles", "Tensors"],
+        .testTarget(name: "PuzzlesTests", dependencies: ["Puzzles", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand", "HRM", "Puzzles", "Tensors", "TestSupport"],
                     swiftSettings: swiftSettings),
     ]
 )

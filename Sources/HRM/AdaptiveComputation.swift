@@ -63,7 +63,10 @@ public final class AdaptiveComputation {
 
         // Reset halted slots: initial states, zero steps, fresh data.
         let rowSize = c.positionCount * c.hiddenSize
-        let zH = carry.zHigh.copy(), zL = carry.zLow.copy()
+        // The carried states are shared with the previous step's outputs: copy them only when a
+        // slot is reset (running slots alone need no copy; evaluation resets only at step 1).
+        let anyReset = carry.halted.contains(true)
+        let zH = anyReset ? carry.zHigh.copy() : carry.zHigh, zL = anyReset ? carry.zLow.copy() : carry.zLow
         for row in 0..<b where carry.halted[row] {
             for i in 0..<c.positionCount {
                 (zH.pointer + row * rowSize + i * c.hiddenSize).update(from: model.highInit.pointer, count: c.hiddenSize)

@@ -21,8 +21,6 @@ public final class Tensor {
     public internal(set) var requiresGradient: Bool
     /// The accumulated gradient of a leaf after `backward()`; same shape as the tensor.
     public var gradient: Tensor?
-    /// An optional name (parameters carry their checkpoint key here).
-    public var name: String?
     /// How this tensor was computed, when it was recorded; nil for leaves and unrecorded results.
     var node: Node?
 
@@ -152,9 +150,7 @@ public final class Tensor {
 
     /// A new tensor with the same values that records nothing and never requires a gradient.
     public func detached() -> Tensor {
-        let t = Tensor(shape: shape, storage: storage)
-        t.name = name
-        return t
+        Tensor(shape: shape, storage: storage)
     }
 
     /// A deep copy of the values (no gradient history).

@@ -5,6 +5,7 @@ import Testing
 import HRM
 import Puzzles
 import Tensors
+import TestSupport
 
 /// Commands print; line-buffer standard output so their lines come out before the test runner's
 /// closing summary instead of being flushed after it at exit.
@@ -58,8 +59,7 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
     init() { _ = lineBufferedOutput }
 
     @Test func dumpsEveryStepOfACheckpointWrittenByTheModel() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-inspect-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("hrm-inspect")
         var rng = RandomGenerator(seed: 11)
         let model = HierarchicalReasoningModel(configuration: .tiny, using: &rng)
         try Checkpoint.save(model, to: dir.appendingPathComponent("m.safetensors"))
@@ -93,12 +93,6 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
 
 @Suite struct DataCommandTests {
     init() { _ = lineBufferedOutput }
-
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-datacmd-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
 
     func run(_ arguments: [String]) throws {
         var command = try HRMCommand.parseAsRoot(arguments)
@@ -184,7 +178,7 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
     init() { _ = lineBufferedOutput }
 
     @Test func aShortDemoWritesItsReport() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-demo-\(UUID().uuidString)")
+        let dir = try temporaryDirectory("hrm-demo").appendingPathComponent("out")
         var demo = try #require(try HRMCommand.parseAsRoot(
             ["demo", "--out", dir.path, "--minutes", "0.1", "--count", "20", "--test-count", "4"]) as? DemoCommand)
         try demo.run()

@@ -3,21 +3,16 @@ import Testing
 import HRM
 import Layers
 import Tensors
+import TestSupport
 
 @Suite struct CheckpointTests {
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     func tinyModel(seed: UInt64 = 0) -> HierarchicalReasoningModel {
         var rng = RandomGenerator(seed: seed)
         return HierarchicalReasoningModel(configuration: .tiny, using: &rng)
     }
 
     @Test func roundTripKeepsEveryTensorAndTheConfiguration() throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let model = tinyModel(seed: 4)
         model.puzzleEmbedding!.table.pointer[3] = 0.25
         let url = dir.appendingPathComponent("model.safetensors")
@@ -34,7 +29,7 @@ import Tensors
     @Test func convertedPyTorchLayoutLoads() throws {
         // What `safetensors.torch.save_file(state_dict)` gives for a compiled reference model:
         // keys prefixed `_orig_mod.model.inner.`, bf16 H_init/L_init, no configuration.
-        let dir = try Self.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let model = tinyModel(seed: 5)
         var writer = SafetensorsWriter()
         for (name, tensor) in model.namedParameters() {
@@ -53,7 +48,7 @@ import Tensors
     }
 
     @Test func mismatchesAreListedAndNothingIsHalfLoaded() throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let source = tinyModel(seed: 6)
         var writer = SafetensorsWriter()
         for (name, tensor) in source.namedParameters() where name != "lm_head.weight" {
@@ -84,7 +79,7 @@ import Tensors
     }
 
     @Test func malformedAndTruncatedFilesGiveOneClearError() throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let garbage = dir.appendingPathComponent("garbage.safetensors")
         try Data("not a checkpoint at all".utf8).write(to: garbage)
         #expect(throws: CheckpointError.self) { try Checkpoint.load(from: garbage) }
@@ -107,7 +102,7 @@ import Tensors
 
     @Test func resumingContinuesExactly() throws {
         // Five steps straight, against three steps, save, load into a fresh trainer, two steps.
-        let dir = try Self.temporaryDirectory()
+        let dir = try temporaryDirectory()
         var t = TrainingConfiguration()
         t.globalBatchSize = 2
         t.learningRate = 1e-3

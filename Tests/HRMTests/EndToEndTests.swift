@@ -3,15 +3,10 @@ import Testing
 import HRM
 import Puzzles
 import Tensors
+import TestSupport
 
 /// data → train → eval → solve → resume on the tiny preset.
 @Suite struct EndToEndTests {
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     /// 40 easy Sudokus (60 clues) with 3 augmentations each, 8 test puzzles.
     static func dataset(in dir: URL) throws -> URL {
         var rng = SplitMix(seed: 3)
@@ -35,7 +30,7 @@ import Tensors
     }
 
     @Test func trainEvaluateSolveAndResumeExactly() throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let data = try Self.dataset(in: dir)
         let config = try Self.configuration(data: data)
         let dataset = try PuzzleDataset.read(from: data)
@@ -81,7 +76,7 @@ import Tensors
     }
 
     @Test func newRunRefusesAnExistingFolderAndBadSettings() throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let data = try Self.dataset(in: dir)
         let config = try Self.configuration(data: data)
         let dataset = try PuzzleDataset.read(from: data)
@@ -97,7 +92,7 @@ import Tensors
     }
 
     @Test func aNonFiniteLossStopsWithoutTouchingTheLastCheckpoint() throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let data = try Self.dataset(in: dir)
         let run = try TrainingRun(newRunIn: dir.appendingPathComponent("nan"), configuration: try Self.configuration(data: data),
                                   dataset: try PuzzleDataset.read(from: data))
@@ -110,7 +105,7 @@ import Tensors
 
     @Test func readmeSolverExampleCompiles() throws {
         // The README's three-line example, on a checkpoint made here.
-        let dir = try Self.temporaryDirectory()
+        let dir = try temporaryDirectory()
         var rng = RandomGenerator(seed: 1)
         var c = HRMConfiguration.tiny
         c.sequenceLength = 81

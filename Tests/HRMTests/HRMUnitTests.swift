@@ -215,6 +215,7 @@ import Tensors
         c.headCount = 2
         c.puzzleEmbeddingWidth = 44
         c.sequenceLength = 13
+        c.haltExplorationProbability = 0  // sequences then reset every halt_max_steps steps
         var rng = RandomGenerator(seed: 13)
         let model = HierarchicalReasoningModel(configuration: c, using: &rng)
         var t = TrainingConfiguration()
@@ -223,9 +224,10 @@ import Tensors
         let trainer = Trainer(model: model, configuration: t)
         let tokens = (0..<39).map { Int32($0 % 10 + 1) }
         let batch = PuzzleBatch(inputs: tokens, labels: tokens, puzzleIdentifiers: [0, 0, 0])
-        for _ in 0..<3 { trainer.trainStep(batch) }
+        // Warm up over two whole ACT cycles (resets copy the carry), then measure one more.
+        for _ in 0..<(2 * c.haltMaxSteps) { trainer.trainStep(batch) }
         let before = BufferPool.freshAllocationsOnThisThread
-        for _ in 0..<3 { trainer.trainStep(batch) }
+        for _ in 0..<c.haltMaxSteps { trainer.trainStep(batch) }
         #expect(BufferPool.freshAllocationsOnThisThread == before)
         #expect(before > 0, "the counter must see the warm-up's allocations")
     }

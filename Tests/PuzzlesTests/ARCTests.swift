@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Puzzles
+import TestSupport
 
 /// ARC-AGI data beside the checkout (never copied into the repository).
 let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -80,8 +81,7 @@ let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     }
 
     @Test func badTaskFilesNameTheField() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-arc-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("hrm-arc")
         let cases: [(String, String)] = [
             ("{\"train\": [{\"input\": [[1, 2], [3]], \"output\": [[1]]}], \"test\": []}", "train[0].input row 1"),
             ("{\"train\": [{\"input\": [[1, 12]], \"output\": [[1]]}], \"test\": []}", "train[0].input[0][1]"),

@@ -1,12 +1,7 @@
 import Foundation
 import Testing
 import Puzzles
-
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-data-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+import TestSupport
 
 @Suite struct DatasetTests {
     func smallSudokuDataset(augment: Int = 3) -> PuzzleDataset {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Puzzles
+import TestSupport
 
 /// A classic puzzle and its unique solution.
 let classic = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
@@ -91,8 +92,7 @@ let classicSolution = "534678912672195348198342567859761423426853791713924856961
     }
 
     @Test func readsTheSudokuExtremeCSV() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hrm-csv-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("hrm-csv")
         let good = dir.appendingPathComponent("train.csv")
         try "source,question,answer,rating\nsrc,\(classic),\(classicSolution),7\n".write(to: good, atomically: true, encoding: .utf8)
         let records = try SudokuRecord.readCSV(good)

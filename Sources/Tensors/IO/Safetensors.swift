@@ -191,8 +191,9 @@ public struct SafetensorsWriter {
     public func write(to url: URL) throws {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
+        let sorted = items.sorted { $0.name < $1.name }
         var offset = 0
-        for item in items.sorted(by: { $0.name < $1.name }) {
+        for item in sorted {
             header[item.name] = ["dtype": item.dtype, "shape": item.shape,
                                  "data_offsets": [offset, offset + item.bytes.count]]
             offset += item.bytes.count
@@ -203,7 +204,7 @@ public struct SafetensorsWriter {
         var length = UInt64(json.count).littleEndian
         out.append(Data(bytes: &length, count: 8))
         out.append(json)
-        for item in items.sorted(by: { $0.name < $1.name }) { out.append(item.bytes) }
+        for item in sorted { out.append(item.bytes) }
         try AtomicFile.write(out, to: url)
     }
 }
