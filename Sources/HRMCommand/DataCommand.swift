@@ -24,6 +24,7 @@ struct SudokuDataCommand: ParsableCommand {
 
             Examples:
               hrm data sudoku --out data/sudoku-1k --count 1000 --min-rating 20 --augment 1000
+              hrm data sudoku --out data/sudoku-mixed --count 100000 --blanks 4-64
               hrm data sudoku --out data/sudoku-extreme-1k --from-csv sudoku-extreme/ --subsample 1000 --augment 1000
             """
     )
@@ -38,6 +39,8 @@ struct SudokuDataCommand: ParsableCommand {
     var minRating: Int = 0
     @Option(help: "Stop removing givens at this many clues (default: minimal puzzles).")
     var clues: Int?
+    @Option(help: ArgumentHelp("Blank cells drawn per puzzle from LO-HI (a mix of difficulties; minimal puzzles cap it near 60).", valueName: "LO-HI"))
+    var blanks: String?
     @Option(help: "Augmented variants per training puzzle.")
     var augment: Int = 0
     @Option(help: "Random seed.")
@@ -57,8 +60,20 @@ struct SudokuDataCommand: ParsableCommand {
         if let clues, !(17...81).contains(clues) {
             throw ValidationError("--clues must be between 17 and 81 (no 9×9 Sudoku with fewer than 17 clues has a unique solution); got \(clues).")
         }
-        if fromCSV != nil && clues != nil { throw ValidationError("--clues applies to generated puzzles, not to --from-csv.") }
+        if fromCSV != nil && (clues != nil || blanks != nil) { throw ValidationError("--clues and --blanks apply to generated puzzles, not to --from-csv.") }
+        if clues != nil && blanks != nil { throw ValidationError("give --clues or --blanks, not both.") }
+        _ = try blankRange()
         if let s = subsample, s <= 0 { throw ValidationError("--subsample must be positive; got \(s).") }
+    }
+
+    /// `--blanks LO-HI` as a clue range (81 − HI … 81 − LO).
+    func blankRange() throws -> ClosedRange<Int>? {
+        guard let blanks else { return nil }
+        let parts = blanks.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], 0 <= lo, lo <= hi, hi <= 64 else {
+            throw ValidationError("--blanks must be LO-HI with 0 ≤ LO ≤ HI ≤ 64 (e.g. 4-60); got '\(blanks)'.")
+        }
+        return (81 - hi)...(81 - lo)
     }
 
     func run() throws {
@@ -81,7 +96,7 @@ struct SudokuDataCommand: ParsableCommand {
             print("read \(train.count) training and \(test.count) test puzzles (rating ≥ \(minRating))")
         } else {
             let bar = ProgressBar("generating", total: count + testCount, unit: "puzzles")
-            let generator = SudokuGenerator(minimumRating: minRating, targetClues: clues)
+            let generator = SudokuGenerator(minimumRating: minRating, targetClues: clues, clueRange: try blankRange())
             let all = SudokuDataset.generate(count: count + testCount, generator: generator, seed: seed) { bar.update($0) }
             bar.finish()
             train = all[..<count].map { ($0.puzzle, $0.solution) }

@@ -78,6 +78,33 @@ let classicSolution = "534678912672195348198342567859761423426853791713924856961
         #expect(81 - easy.puzzle.blankCount == 40)
     }
 
+    @Test func generatorDrawsTheClueCountFromItsRange() {
+        var rng = SplitMix(seed: 4)
+        let generator = SudokuGenerator(clueRange: 40...60)
+        let clues = (0..<20).map { _ in 81 - generator.generate(using: &rng).puzzle.blankCount }
+        #expect(clues.allSatisfy { (40...60).contains($0) })
+        #expect(Set(clues).count > 5)
+    }
+
+    @Test func randomGridsAreValidAndUnpatterned() {
+        // The solver alone on an empty grid fills its first band with cyclic shifts of one row;
+        // a random grid must not (a band of shifted rows occurs by chance in well under 1 %).
+        var rng = SplitMix(seed: 5)
+        func isShift(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
+            (1..<9).contains { k in (0..<9).allSatisfy { a[a.startIndex + $0] == b[b.startIndex + ($0 + k) % 9] } }
+        }
+        var shifted = 0
+        var firstRows = Set<[UInt8]>()
+        for _ in 0..<100 {
+            let g = SudokuGenerator.randomGrid(using: &rng)
+            #expect(g.isComplete && g.isConsistent)
+            if isShift(g.cells[0..<9], g.cells[9..<18]) { shifted += 1 }
+            firstRows.insert(Array(g.cells[0..<9]))
+        }
+        #expect(shifted < 10)
+        #expect(firstRows.count == 100)
+    }
+
     @Test func augmentationKeepsPuzzlesValid() throws {
         var rng = SplitMix(seed: 3)
         let puzzle = try Sudoku(parsing: classic), solution = try Sudoku(parsing: classicSolution)

@@ -1,17 +1,38 @@
 /// Generates Sudokus with a unique solution, verified by `SudokuSolver`.
 ///
-/// A random complete grid is drawn (the solver on an empty grid with shuffled digit order), then
+/// A random complete grid is drawn (see `randomGrid`), then
 /// givens are removed in random order while the solution stays unique. Removing until no given
-/// can go gives a *minimal* puzzle; `targetClues` stops earlier. A puzzle is kept when its
-/// rating (the solver's backtracks) is at least `minimumRating`.
+/// can go gives a *minimal* puzzle; `targetClues` stops earlier, and `clueRange` draws that stop
+/// per puzzle (a mix of difficulties: a puzzle that turns minimal first keeps more clues). A
+/// puzzle is kept when its rating (the solver's backtracks) is at least `minimumRating`.
 public struct SudokuGenerator {
     public var minimumRating: Int
     /// Stop removing at this many givens (nil: remove until minimal).
     public var targetClues: Int?
+    /// Draw the stop uniformly from this range for each puzzle (overrides `targetClues`).
+    public var clueRange: ClosedRange<Int>?
 
-    public init(minimumRating: Int = 0, targetClues: Int? = nil) {
+    public init(minimumRating: Int = 0, targetClues: Int? = nil, clueRange: ClosedRange<Int>? = nil) {
         self.minimumRating = minimumRating
         self.targetClues = targetClues
+        self.clueRange = clueRange
+    }
+
+    /// A random complete grid: the three diagonal boxes (which share no row or column) get
+    /// independent random permutations, the solver completes them with a shuffled digit order,
+    /// and a random relabelling / transpose / band and row shuffle mixes the result. (The solver
+    /// alone on an empty grid gives patterned grids: its first band is a cyclic shift.)
+    public static func randomGrid<G: RandomNumberGenerator>(using generator: inout G,
+                                                             solver: SudokuSolver = SudokuSolver()) -> Sudoku {
+        var seed = Sudoku(cells: Array(repeating: 0, count: 81))
+        for box in [0, 4, 8] {
+            let (top, left) = (box / 3 * 3, box % 3 * 3)
+            for (k, digit) in (UInt8(1)...9).shuffled(using: &generator).enumerated() {
+                seed[top + k / 3, left + k % 3] = digit
+            }
+        }
+        let grid = solver.solve(seed, limit: 1, shuffledBy: &generator).solutions[0]
+        return SudokuAugmentation(using: &generator).apply(grid)
     }
 
     /// One puzzle and its solution; tries until the rating is reached.
@@ -20,12 +41,12 @@ public struct SudokuGenerator {
         -> (puzzle: Sudoku, solution: Sudoku, rating: Int)
     {
         while true {
-            let solution = solver.solve(Sudoku(cells: Array(repeating: 0, count: 81)), limit: 1,
-                                        shuffledBy: &generator).solutions[0]
+            let solution = Self.randomGrid(using: &generator, solver: solver)
             var puzzle = solution
             var clues = 81
+            let target = clueRange.map { Int.random(in: $0, using: &generator) } ?? targetClues
             for cell in Array(0..<81).shuffled(using: &generator) {
-                if let target = targetClues, clues <= target { break }
+                if let target, clues <= target { break }
                 let saved = puzzle.cells[cell]
                 puzzle.cells[cell] = 0
                 if solver.solve(puzzle, limit: 2).solutions.count != 1 {
