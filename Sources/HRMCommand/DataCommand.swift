@@ -25,12 +25,15 @@ struct SudokuDataCommand: ParsableCommand {
             Examples:
               hrm data sudoku --out data/sudoku-1k --count 1000 --min-rating 20 --augment 1000
               hrm data sudoku --out data/sudoku-mixed --count 100000 --blanks 4-64
+              hrm data sudoku --out data/sudoku-6x6 --size 6 --count 20000 --blanks 6-18
               hrm data sudoku --out data/sudoku-extreme-1k --from-csv sudoku-extreme/ --subsample 1000 --augment 1000
             """
     )
 
     @Option(help: "Output dataset folder (written whole at the end; nothing partial is left on failure).")
     var out: String
+    @Option(help: "Side of the grid: 9, or 4 / 6 for small Sudokus (boxes 2×2 / 2×3) that a small model learns in minutes.")
+    var size: Int = 9
     @Option(help: "Training puzzles to generate.")
     var count: Int = 1000
     @Option(name: .customLong("test-count"), help: "Test puzzles to generate.")
@@ -62,6 +65,10 @@ struct SudokuDataCommand: ParsableCommand {
         }
         if fromCSV != nil && (clues != nil || blanks != nil) { throw ValidationError("--clues and --blanks apply to generated puzzles, not to --from-csv.") }
         if clues != nil && blanks != nil { throw ValidationError("give --clues or --blanks, not both.") }
+        guard [4, 6, 9].contains(size) else { throw ValidationError("--size must be 4, 6 or 9; got \(size).") }
+        if size != 9 && (fromCSV != nil || clues != nil || minRating != 0 || augment != 0) {
+            throw ValidationError("--size \(size) takes --count, --test-count, --blanks and --seed only.")
+        }
         _ = try blankRange()
         if let s = subsample, s <= 0 { throw ValidationError("--subsample must be positive; got \(s).") }
     }
@@ -70,13 +77,15 @@ struct SudokuDataCommand: ParsableCommand {
     func blankRange() throws -> ClosedRange<Int>? {
         guard let blanks else { return nil }
         let parts = blanks.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 2, let lo = parts[0], let hi = parts[1], 0 <= lo, lo <= hi, hi <= 64 else {
-            throw ValidationError("--blanks must be LO-HI with 0 ≤ LO ≤ HI ≤ 64 (e.g. 4-60); got '\(blanks)'.")
+        let most = size == 9 ? 64 : size * size
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], 0 <= lo, lo <= hi, hi <= most else {
+            throw ValidationError("--blanks must be LO-HI with 0 ≤ LO ≤ HI ≤ \(most) (e.g. \(size == 9 ? "4-60" : "6-18")); got '\(blanks)'.")
         }
         return (81 - hi)...(81 - lo)
     }
 
     func run() throws {
+        if size != 9 { return try runSmall() }
         let start = Date()
         var train: [(puzzle: Sudoku, solution: Sudoku)] = []
         var test: [(puzzle: Sudoku, solution: Sudoku)] = []
@@ -105,6 +114,22 @@ struct SudokuDataCommand: ParsableCommand {
             print("ratings (solver backtracks): median \(ratings[ratings.count / 2]), max \(ratings.last!); clues: mean \(String(format: "%.1f", Double(all.map { 81 - $0.puzzle.blankCount }.reduce(0, +)) / Double(all.count)))")
         }
         let dataset = SudokuDataset.build(train: train, test: test, augmentations: augment, using: &rng)
+        try dataset.write(to: URL(fileURLWithPath: out))
+        printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
+    }
+}
+
+extension SudokuDataCommand {
+    /// 4×4 / 6×6: generated on all cores, puzzle i from (seed, i); a test puzzle equal to a
+    /// training one is replaced, so the test split is never seen in training.
+    func runSmall() throws {
+        let start = Date()
+        let range = try blankRange().map { (81 - $0.upperBound)...(81 - $0.lowerBound) } ?? 0...(size * size)
+        let generator = SmallSudokuGenerator(size: size, blanks: range)
+        let bar = ProgressBar("generating", total: count + testCount, unit: "puzzles")
+        let (train, test) = SmallSudokuGenerator.generateSplits(generator, count: count, testCount: testCount, seed: seed) { bar.update($0) }
+        bar.finish()
+        let dataset = SudokuDataset.build(size: size, train: train, test: test)
         try dataset.write(to: URL(fileURLWithPath: out))
         printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
     }
@@ -217,6 +242,10 @@ enum TokenGrid {
         case (SudokuDataset.vocabularySize, 81):
             left = SudokuDataset.sudoku(tokens: input).description.split(separator: "\n").map(String.init)
             right = SudokuDataset.sudoku(tokens: label).description.split(separator: "\n").map(String.init)
+        case (6, 16), (8, 36):
+            let size = metadata.sequenceLength == 16 ? 4 : 6
+            left = SudokuDataset.smallSudoku(tokens: input, size: size).description.split(separator: "\n").map(String.init)
+            right = SudokuDataset.smallSudoku(tokens: label, size: size).description.split(separator: "\n").map(String.init)
         case (MazeDataset.vocabularySize, _):
             left = MazeDataset.maze(tokens: input).description.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             right = MazeDataset.maze(tokens: label).description.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
