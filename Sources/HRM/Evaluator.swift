@@ -161,3 +161,52 @@ public enum Evaluator {
             seconds: Date().timeIntervalSince(start))
     }
 }
+
+/// Accuracy of the examples whose number of cells to fill (label ≠ input: a Sudoku's blanks)
+/// falls in `blanks`.
+public struct DifficultyBucket: Codable, Equatable, Sendable {
+    public var blanks: ClosedRange<Int>
+    public var count: Int
+    public var exactAccuracy: Double
+    /// Fraction right among the cells to fill.
+    public var blankCellAccuracy: Double
+
+    enum CodingKeys: String, CodingKey {
+        case blanks, count = "puzzles", exactAccuracy = "exact_accuracy", blankCellAccuracy = "blank_cell_accuracy"
+    }
+}
+
+extension Evaluator {
+    /// `evaluate`, plus the same accuracies grouped by the number of cells to fill, in buckets
+    /// of `bucketWidth` starting at multiples of it (e.g. 30–34, 35–39, …); empty buckets omitted.
+    public static func evaluateByDifficulty(model: HierarchicalReasoningModel, split: DatasetSplit, batchSize: Int,
+                                            bucketWidth: Int = 5, maxSteps: Int? = nil,
+                                            progress: (Int, Int) -> Void = { _, _ in })
+        -> (report: EvaluationReport, buckets: [DifficultyBucket])
+    {
+        precondition(bucketWidth > 0)
+        let s = split.metadata.sequenceLength
+        var tally: [Int: (count: Int, exact: Int, right: Int, cells: Int)] = [:]
+        let report = evaluate(model: model, split: split, batchSize: batchSize, maxSteps: maxSteps, progress: progress) { batch, row, step in
+            var blanks = 0, right = 0, exact = true
+            for t in 0..<s {
+                let (label, input) = (batch.labels[row * s + t], batch.inputs[row * s + t])
+                if label == ignoredLabel { continue }
+                let ok = step.prediction[t] == label
+                exact = exact && ok
+                if label != input { blanks += 1; if ok { right += 1 } }
+            }
+            let key = blanks / bucketWidth
+            var t = tally[key] ?? (0, 0, 0, 0)
+            t = (t.count + 1, t.exact + (exact ? 1 : 0), t.right + right, t.cells + blanks)
+            tally[key] = t
+        }
+        let buckets = tally.keys.sorted().map { key -> DifficultyBucket in
+            let t = tally[key]!
+            return DifficultyBucket(blanks: (key * bucketWidth)...(key * bucketWidth + bucketWidth - 1), count: t.count,
+                                    exactAccuracy: Double(t.exact) / Double(t.count),
+                                    blankCellAccuracy: Double(t.right) / Double(max(t.cells, 1)))
+        }
+        return (report, buckets)
+    }
+}

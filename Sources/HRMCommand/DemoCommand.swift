@@ -4,65 +4,175 @@ import HRM
 import Puzzles
 import Tensors
 
-/// `hrm demo`: watch HRM learn Sudoku on this CPU, then solve fresh puzzles with a trace.
+/// `hrm demo`: the shipped 9×9 Sudoku model on fresh puzzles, one solve with its trace, then a
+/// small model learning 4×4 Sudoku live.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Watch a small HRM learn easy Sudokus live, then solve fresh ones with its reasoning trace.",
+        abstract: "Solve fresh Sudokus with the shipped model, show its reasoning, then watch a small HRM learn live.",
         discussion: """
-            Generates Sudokus with --blanks blank cells (3 by default: an easy setting where a few \
-            minutes of CPU already solve some exactly), trains a small HRM on them for --minutes, \
-            evaluates it on freshly generated puzzles it never saw, shows one solve step by step, \
-            and writes DIR/report.json, the run and its curves. No trained 9×9 model ships yet \
-            (issue #7), so the demo trains its own.
+            1. Loads the shipped model (models/sudoku-9x9, checked against its manifest), \
+            generates --puzzles 9×9 Sudokus it never saw (blanks drawn from --blanks), and prints \
+            its exact accuracy by number of blanks. 2. Shows one solve step by step. 3. Trains a \
+            small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
+            evaluates it on fresh puzzles. DIR gets the data, the live run, its curves and \
+            report.json; the shipped model is only read.
 
-            Example:
-              hrm demo --out demo-output --minutes 4
+            Examples:
+              hrm demo
+              hrm demo --out demo-output --minutes 2 --puzzles 200
+              hrm demo --skip-live --puzzles 2000 --blanks 20-60     # the README's accuracy table
             """
     )
 
     @Option(help: "Folder for the data, the live run, the curves and report.json.")
     var out: String = "demo-output"
+    @Option(help: "The shipped model package.")
+    var model: String = shippedSudokuModel
+    @Option(help: "Fresh 9×9 puzzles for the shipped model.")
+    var puzzles: Int = 500
+    @Option(help: ArgumentHelp("Blanks of those puzzles, drawn uniformly from LO-HI (minimal puzzles cap it near 60).", valueName: "LO-HI"))
+    var blanks: String = "30-60"
     @Option(help: "Minutes of live training.")
-    var minutes: Double = 4
-    @Option(help: "Blank cells per puzzle (1–60).")
-    var blanks: Int = 3
-    @Option(help: "Generated training puzzles (each with 20 augmentations).")
-    var count: Int = 2000
-    @Option(help: "Fresh puzzles to evaluate on.")
-    var testCount: Int = 200
-    @Option(help: "Random seed.")
-    var seed: UInt64 = 1
+    var minutes: Double = 3
+    @Option(name: .customLong("live-size"), help: "Side of the live run's Sudokus: 4 or 6.")
+    var liveSize: Int = 4
+    @Option(name: .customLong("live-count"), help: "Generated training puzzles for the live run (500 more are held out).")
+    var liveCount: Int = 20_000
+    @Flag(name: .customLong("skip-live"), help: "Only evaluate the shipped model.")
+    var skipLive = false
+    @Option(help: "Random seed (the held-out puzzles come from it; the shipped model's data used seed 7).")
+    var seed: UInt64 = 2026
 
     func validate() throws {
         guard minutes > 0, minutes <= 60 else { throw ValidationError("--minutes must be in (0, 60]; got \(minutes).") }
-        guard (1...60).contains(blanks) else { throw ValidationError("--blanks must be 1 to 60; got \(blanks).") }
-        guard count >= 16, testCount >= 1 else { throw ValidationError("--count must be at least 16 and --test-count at least 1.") }
+        guard (1...100_000).contains(puzzles) else { throw ValidationError("--puzzles must be 1 to 100000; got \(puzzles).") }
+        guard liveCount >= 16 else { throw ValidationError("--live-count must be at least 16; got \(liveCount).") }
+        guard SmallSudoku.sizes.contains(liveSize) else { throw ValidationError("--live-size must be 4 or 6; got \(liveSize).") }
+        _ = try blankRange()
+        guard seed != 7 else { throw ValidationError("seed 7 made the shipped model's training data; pick another so the puzzles are new.") }
+    }
+
+    func blankRange() throws -> ClosedRange<Int> {
+        let parts = blanks.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], 1 <= lo, lo <= hi, hi <= 64 else {
+            throw ValidationError("--blanks must be LO-HI with 1 ≤ LO ≤ HI ≤ 64; got '\(blanks)'.")
+        }
+        return lo...hi
     }
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // lines in order with the progress bars, also into a log
         let dir = URL(fileURLWithPath: out)
+        let modelDir = URL(fileURLWithPath: model).standardizedFileURL
+        guard !modelDir.path.hasPrefix(dir.standardizedFileURL.path + "/") && modelDir != dir.standardizedFileURL else {
+            throw CommandError("--out \(out) holds the shipped model \(model); the demo would overwrite it. Choose another folder.")
+        }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var report: [String: Any] = [:]
+        report["shipped"] = try shipped(dir)
+        if !skipLive { report["live"] = try live(dir) }
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]),
+                             to: dir.appendingPathComponent("report.json"))
+        print("\nwrote \(dir.appendingPathComponent("report.json").path)")
+    }
+
+    // MARK: - The shipped model
+
+    private func shipped(_ dir: URL) throws -> [String: Any] {
+        let package: ModelPackage
+        do { package = try ModelPackage(directory: URL(fileURLWithPath: model)) } catch let e as ModelPackageError {
+            throw CommandError(e.description)
+        }
+        let shape = package.model.configuration
+        guard shape.sequenceLength == 81, shape.vocabularySize == SudokuDataset.vocabularySize else {
+            throw CommandError("\(model) is not a 9×9 Sudoku model (seq_len \(shape.sequenceLength), vocab_size \(shape.vocabularySize); expected 81 and \(SudokuDataset.vocabularySize)).")
+        }
+        let range = try blankRange()
+        print("1. The shipped model (\(model): \(package.manifest.summary))")
+        print("   on \(puzzles) fresh 9×9 Sudokus with \(range.lowerBound)–\(range.upperBound) blanks, generated now with seed \(seed) (never seen in training):")
+        let generator = SudokuGenerator(clueRange: (81 - range.upperBound)...(81 - range.lowerBound))
+        let bar = ProgressBar("   generating", total: puzzles, unit: "puzzles")
+        let fresh = SudokuDataset.generate(count: puzzles, generator: generator, seed: seed) { bar.update($0) }
+            .map { (puzzle: $0.puzzle, solution: $0.solution) }
+        bar.finish()
+        var rng = SplitMix(seed: seed)
+        let split = SudokuDataset.build(train: [], test: fresh, augmentations: 0, using: &rng).splits["test"]!
+
+        let evalBar = ProgressBar("   solving", total: puzzles, unit: "puzzles")
+        let (result, buckets) = Evaluator.evaluateByDifficulty(model: package.model, split: split, batchSize: 64) { done, _ in
+            evalBar.update(done)
+        }
+        evalBar.finish()
+        print("   blanks    puzzles   exact   blank cells right")
+        for b in buckets {
+            print(String(format: "   %2d–%2d   %7d   %5.1f%%   %5.1f%%", b.blanks.lowerBound, b.blanks.upperBound, b.count,
+                         100 * b.exactAccuracy, 100 * b.blankCellAccuracy))
+        }
+        print(String(format: "   all       %7d   %5.1f%%   %5.1f%%   (%.1f s, %d ACT steps each)", result.count,
+                     100 * result.exactAccuracy, 100 * result.changedCellAccuracy, result.seconds, result.maxSteps))
+
+        // 2. One solve: the first fresh puzzle the model gets right (else the first), step by step.
+        let solver = Solver(model: package.model)
+        var shown = fresh[0], solution = try solver.solve(fresh[0].puzzle), which = "the first fresh puzzle; the model gets it wrong"
+        for pair in fresh.prefix(50) {
+            let s = try solver.solve(pair.puzzle)
+            if s.isVerified == true { (shown, solution, which) = (pair, s, "the first fresh puzzle it solves"); break }
+        }
+        print("\n2. One solve, step by step (\(which); \(shown.puzzle.blankCount) blanks):")
+        var previous = shown.puzzle
+        let blanks = (0..<81).filter { shown.puzzle.cells[$0] == 0 }
+        for (k, step) in solution.steps.enumerated() {
+            let changed = (0..<81).filter { step.cells[$0] != previous.cells[$0] }.count
+            let right = blanks.filter { step.cells[$0] == shown.solution.cells[$0] }.count
+            print(String(format: "   step %d: %2d cells changed, %2d of %d blanks right, halt probability %.3f%@", k + 1, changed, right,
+                         blanks.count, solution.trace[k].haltProbability, k + 1 == solution.haltStep ? "  ← stops here" : ""))
+            previous = step
+        }
+        var answer = solution.answer.description.split(separator: "\n").map(String.init)
+        let puzzleLines = shown.puzzle.description.split(separator: "\n").map(String.init)
+        // Mark wrong digits with '*' (row r of the grid is line r + r/3 of the drawing).
+        for i in 0..<81 where solution.answer.cells[i] != shown.solution.cells[i] {
+            let (r, c) = (i / 9, i % 9)
+            var chars = Array(answer[r + r / 3])
+            chars[2 * c + 2 * (c / 3)] = "*"
+            answer[r + r / 3] = String(chars)
+        }
+        print("   puzzle                  answer after step \(solution.haltStep)\(solution.isVerified == true ? "" : " (* = wrong)")")
+        for (a, b) in zip(puzzleLines, answer) { print("   \(a)   \(b)") }
+        print(solution.isVerified == true ? "   The classical solver confirms the answer." : "   The classical solver finds the answer wrong.")
+
+        return ["model": model, "checksum": package.manifest.checksum, "parameters": package.manifest.parameters,
+                "puzzles": result.count, "blanks": "\(range.lowerBound)-\(range.upperBound)", "seed": seed,
+                "exact_accuracy": result.exactAccuracy, "blank_cell_accuracy": result.changedCellAccuracy,
+                "seconds": result.seconds, "act_steps": result.maxSteps,
+                "by_blanks": buckets.map { ["blanks": "\($0.blanks.lowerBound)-\($0.blanks.upperBound)", "puzzles": $0.count,
+                                            "exact_accuracy": $0.exactAccuracy, "blank_cell_accuracy": $0.blankCellAccuracy] as [String: Any] }]
+    }
+
+    // MARK: - The live run
+
+    private func live(_ dir: URL) throws -> [String: Any] {
         let runDir = dir.appendingPathComponent("run")
         if FileManager.default.fileExists(atPath: runDir.path) { try FileManager.default.removeItem(at: runDir) }
-        print("1. Generating \(count) Sudokus with \(blanks) blanks (+20 augmentations each) and \(testCount) fresh test puzzles…")
-        let generator = SudokuGenerator(targetClues: 81 - blanks)
-        let puzzles = SudokuDataset.generate(count: count + testCount, generator: generator, seed: seed)
-            .map { (puzzle: $0.puzzle, solution: $0.solution) }
-        var rng = SplitMix(seed: seed)
-        let dataset = SudokuDataset.build(train: Array(puzzles[..<count]), test: Array(puzzles[count...]),
-                                          augmentations: 20, using: &rng)
-        try dataset.write(to: dir.appendingPathComponent("data"))
+        let (count, testCount) = (liveCount, 500)
+        print("\n3. A small HRM learns \(liveSize)×\(liveSize) Sudoku live: \(count) generated puzzles, \(minutes) minute(s) of training…")
+        let generator = SmallSudokuGenerator(size: liveSize, blanks: 0...(liveSize * liveSize))
+        let (train, test) = SmallSudokuGenerator.generateSplits(generator, count: count, testCount: testCount, seed: seed)
+        let dataset = SudokuDataset.build(size: liveSize, train: train, test: test)
+        try dataset.write(to: dir.appendingPathComponent("data-\(liveSize)x\(liveSize)"))
 
-        print("2. Training a small HRM (hidden 64, 2+2 layers, 4 ACT steps) for \(minutes) minute(s)…")
         var model = HRMConfiguration.tiny
+        (model.sequenceLength, model.vocabularySize) = (liveSize * liveSize, liveSize + 2)
         (model.hiddenSize, model.puzzleEmbeddingWidth, model.highLayerCount, model.lowLayerCount) = (64, 64, 2, 2)
         var training = TrainingConfiguration()
         (training.globalBatchSize, training.learningRate, training.warmupSteps, training.seed) = (64, 1e-3, 50, seed)
-        let config = RunConfiguration(model: model, training: training, dataPath: dir.appendingPathComponent("data").path,
+        let config = RunConfiguration(model: model, training: training,
+                                      dataPath: dir.appendingPathComponent("data-\(liveSize)x\(liveSize)").path,
                                       epochs: 1000, evalInterval: 1000, evalLimit: testCount, evalBatchSize: 64, logInterval: 10)
         let run = try TrainingRun(newRunIn: runDir, configuration: config, dataset: dataset)
         let start = Date()
-        let bar = ProgressBar("training", total: Int(minutes * 60), unit: "s")
+        let bar = ProgressBar("   training", total: Int(minutes * 60), unit: "s")
         try run.run(shouldStop: { Date().timeIntervalSince(start) > minutes * 60 }) { event in
             if case .step(let r, _, _) = event {
                 let m = r.metrics.normalized(lossDivisor: 1)
@@ -72,35 +182,17 @@ struct DemoCommand: ParsableCommand {
         }
         bar.finish()
         let trainedMinutes = Date().timeIntervalSince(start) / 60
-
-        print("3. Evaluating on \(testCount) fresh puzzles it never saw…")
         let report = Evaluator.evaluate(model: run.trainer.model, split: dataset.splits["test"]!, batchSize: 64)
-        print(String(format: "   exact %.1f%% of puzzles, blank cells %.1f%% right, all cells %.1f%%",
-                     100 * report.exactAccuracy, 100 * report.changedCellAccuracy, 100 * report.cellAccuracy))
-
-        print("4. One fresh puzzle, step by step:")
-        let solver = Solver(model: run.trainer.model)
-        let solution = try solver.solve(puzzles[count].puzzle)
-        print(puzzles[count].puzzle)
-        for (k, step) in solution.steps.enumerated() {
-            print(String(format: "   step %d: halt probability %.3f, %@", k + 1, solution.trace[k].haltProbability,
-                         puzzles[count].puzzle.isSolved(by: step) ? "solved" : "not yet right"))
-        }
-        print(solution.isVerified == true ? "   The classical solver confirms the answer." : "   The answer is still wrong; more training helps.")
-
+        print(String(format: "   on %d fresh %d×%d puzzles it never saw: exact %.1f%%, blank cells %.1f%%, all cells %.1f%% (after %d steps, %.1f min)",
+                     report.count, liveSize, liveSize, 100 * report.exactAccuracy, 100 * report.changedCellAccuracy,
+                     100 * report.cellAccuracy, run.trainer.step, trainedMinutes))
         if FileManager.default.fileExists(atPath: runDir.appendingPathComponent("metrics.jsonl").path) {
             var plot = PlotCommand()
             plot.folder = runDir.path
             try plot.run()
         }
-        let json: [String: Any] = [
-            "live": ["exact_accuracy": report.exactAccuracy, "cell_accuracy": report.cellAccuracy,
-                     "blank_cell_accuracy": report.changedCellAccuracy, "minutes": trainedMinutes,
-                     "steps": run.trainer.step, "puzzles": report.count, "blanks": blanks],
-            "shipped": ["available": false, "reason": "no trained 9×9 Sudoku model ships yet (issue #7)"],
-        ]
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .prettyPrinted]),
-                             to: dir.appendingPathComponent("report.json"))
-        print("wrote \(dir.appendingPathComponent("report.json").path) and the run in \(runDir.path)")
+        return ["exact_accuracy": report.exactAccuracy, "cell_accuracy": report.cellAccuracy,
+                "blank_cell_accuracy": report.changedCellAccuracy, "minutes": trainedMinutes,
+                "steps": run.trainer.step, "puzzles": report.count, "size": liveSize]
     }
 }

@@ -95,11 +95,21 @@ struct EvalCommand: ParsableCommand {
     }
 }
 
-/// Loads a model from a run folder (its model.safetensors) or a checkpoint file.
+/// The shipped Sudoku model's package, relative to the repository's folder.
+let shippedSudokuModel = "models/sudoku-9x9"
+
+/// Loads a model from a model package (verified), a run folder (its model.safetensors) or a
+/// checkpoint file.
 func loadModel(_ path: String, config: String?) throws -> HierarchicalReasoningModel {
     var url = URL(fileURLWithPath: path)
     var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+    // A model package (or the shipped one, even when damaged or missing) is verified first.
+    if config == nil, path == shippedSudokuModel
+        || FileManager.default.fileExists(atPath: url.appendingPathComponent(ModelPackage.manifestFile).path) {
+        return try ModelPackage(directory: url).model
+    }
+    if exists, isDirectory.boolValue {
         url = url.appendingPathComponent("model.safetensors")
     }
     return try Checkpoint.load(from: url, configuration: try config.map { try loadConfiguration(path: $0) })

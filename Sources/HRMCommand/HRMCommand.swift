@@ -8,13 +8,16 @@ struct HRMCommand: ParsableCommand {
         commandName: "hrm",
         abstract: "The Hierarchical Reasoning Model (HRM) on a CPU, in Swift.",
         discussion: """
-            Today the engine and its benchmarks are in place; the model, data, training and \
-            solving commands arrive with their issues (see the README's "not done yet").
+            Generate puzzle data, train with deep supervision and adaptive computation, evaluate, \
+            solve a puzzle you type in with its reasoning trace, and benchmark the engine. \
+            `hrm demo` shows a shipped Sudoku model and a small model learning live.
 
-            Example:
+            Examples:
+              hrm demo
+              hrm solve models/sudoku-9x9 "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
               hrm bench kernels --batch 8,64
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, SolveCommand.self, PlotCommand.self, BenchCommand.self, InspectCommand.self]
+        subcommands: [DemoCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, SolveCommand.self, PlotCommand.self, ExportCommand.self, BenchCommand.self, InspectCommand.self]
     )
 }

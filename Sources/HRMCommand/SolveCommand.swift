@@ -13,14 +13,18 @@ struct SolveCommand: ParsableCommand {
             the predicted grid after each ACT step, the cells that changed, and the Q head's \
             halt probability; Sudokus and mazes are then checked by the classical verifier.
 
+            Without --checkpoint a Sudoku goes to the shipped model (models/sudoku-9x9, run \
+            from the repository's folder).
+
             Examples:
+              hrm solve "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
               hrm solve --checkpoint runs/s1 ".6..2...9...8.1.....4..7...2...9..8.5.3...4.1.7..6...3...3..2.....9.4...1...8..5."
               hrm solve --checkpoint runs/maze maze.txt --json
             """
     )
 
-    @Option(help: "A run folder or a model .safetensors file.")
-    var checkpoint: String
+    @Option(help: "A run folder, a model .safetensors file, or a model package.")
+    var checkpoint: String = shippedSudokuModel
     @Option(help: "Configuration JSON (only for converted checkpoints without one).")
     var config: String?
     @Argument(help: "The puzzle: 81 Sudoku characters, or a file (Sudoku, maze text, ARC task JSON).")
@@ -68,16 +72,7 @@ struct SolveCommand: ParsableCommand {
                        }])
             return
         }
-        let highlight = isatty(fileno(stdout)) != 0
-        var previous: [String]? = nil
-        for (k, step) in s.steps.enumerated() {
-            let now = cells(step)
-            let changed = previous.map { p in zip(p, now).filter { $0 != $1 }.count } ?? now.count
-            print(String(format: "step %d: halt probability %.3f, %d cell(s) changed%@", k + 1, s.trace[k].haltProbability,
-                         changed, k + 1 == s.haltStep ? "  ← the model stops here" : ""))
-            print(TraceRenderer.grid(now, previous: previous, columns: columns, highlight: highlight))
-            previous = now
-        }
+        printTrace(s, cells: cells, columns: columns, highlight: isatty(fileno(stdout)) != 0)
         print("\nanswer (step \(s.haltStep)):")
         print(render(s.answer).joined(separator: "\n"))
         print(verdict)
@@ -113,6 +108,19 @@ struct SolveCommand: ParsableCommand {
             }
         }
         if json { printJSON(["task": task.name, "tests": results]) }
+    }
+}
+
+/// The predicted grid after each ACT step, with the cells that changed and the halt probability.
+func printTrace<P>(_ s: Solution<P>, cells: (P) -> [String], columns: Int, highlight: Bool) {
+    var previous: [String]? = nil
+    for (k, step) in s.steps.enumerated() {
+        let now = cells(step)
+        let changed = previous.map { p in zip(p, now).filter { $0 != $1 }.count } ?? now.count
+        print(String(format: "step %d: halt probability %.3f, %d cell(s) changed%@", k + 1, s.trace[k].haltProbability,
+                     changed, k + 1 == s.haltStep ? "  ← the model stops here" : ""))
+        print(TraceRenderer.grid(now, previous: previous, columns: columns, highlight: highlight))
+        previous = now
     }
 }
 

@@ -162,6 +162,20 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(train.overrides == ["lr=3e-4", "epochs=10"] && train.config == "sudoku-small")
     }
 
+    @Test func exportWritesAVerifiedPackage() throws {
+        let dir = try temporaryDirectory("hrm-export")
+        var rng = RandomGenerator(seed: 3)
+        try Checkpoint.save(HierarchicalReasoningModel(configuration: .tiny, using: &rng), to: dir.appendingPathComponent("model.safetensors"))
+        let out = dir.appendingPathComponent("pkg")
+        var export = try #require(try HRMCommand.parseAsRoot(["export", dir.path, "--out", out.path, "--summary", "s",
+                                                              "--command", "a", "--command", "b"]) as? ExportCommand)
+        try export.run()
+        #expect(try ModelPackage(directory: out).manifest.commands == ["a", "b"])
+        var missing = try #require(try HRMCommand.parseAsRoot(["export", dir.appendingPathComponent("nope").path, "--out", out.path,
+                                                               "--summary", "s"]) as? ExportCommand)
+        #expect(throws: (any Error).self) { try missing.run() }
+    }
+
     @Test func aCheckpointThatDoesNotFitTheDatasetIsOneSentence() throws {
         let c = HRMConfiguration.tiny
         let m = DatasetMetadata(vocabularySize: 6, sequenceLength: 900, puzzleIdentifierCount: 1, totalGroups: 1, meanPuzzleExamples: 1)
@@ -177,22 +191,67 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
 @Suite struct DemoCommandTests {
     init() { _ = lineBufferedOutput }
 
+    /// A package of an untrained 9×9-shaped tiny model, standing in for the shipped one.
+    func stubPackage(in dir: URL) throws -> URL {
+        var rng = RandomGenerator(seed: 1)
+        var config = HRMConfiguration.tiny
+        (config.sequenceLength, config.vocabularySize) = (81, 11)
+        let checkpoint = dir.appendingPathComponent("stub.safetensors")
+        try Checkpoint.save(HierarchicalReasoningModel(configuration: config, using: &rng), to: checkpoint)
+        let folder = dir.appendingPathComponent("model")
+        try ModelPackage.create(from: checkpoint, in: folder, summary: "untrained stub", commands: [])
+        return folder
+    }
+
     @Test func aShortDemoWritesItsReport() throws {
-        let dir = try temporaryDirectory("hrm-demo").appendingPathComponent("out")
+        let base = try temporaryDirectory("hrm-demo")
+        let dir = base.appendingPathComponent("out")
+        let model = try stubPackage(in: base)
         var demo = try #require(try HRMCommand.parseAsRoot(
-            ["demo", "--out", dir.path, "--minutes", "0.1", "--count", "20", "--test-count", "4"]) as? DemoCommand)
+            ["demo", "--out", dir.path, "--model", model.path, "--puzzles", "6", "--minutes", "0.05", "--live-count", "100"]) as? DemoCommand)
         try demo.run()
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("report.json"))) as! [String: Any]
+        let shipped = try #require(report["shipped"] as? [String: Any])
+        #expect(shipped["puzzles"] as? Int == 6 && shipped["blanks"] as? String == "30-60")
+        #expect((shipped["exact_accuracy"] as? Double).map { (0...1).contains($0) } == true)
+        let buckets = try #require(shipped["by_blanks"] as? [[String: Any]])
+        #expect(buckets.reduce(0) { $0 + ($1["puzzles"] as! Int) } == 6)
         let live = try #require(report["live"] as? [String: Any])
-        #expect(live["puzzles"] as? Int == 4 && live["blanks"] as? Int == 3)
-        #expect((live["exact_accuracy"] as? Double).map { (0...1).contains($0) } == true)
-        #expect((report["shipped"] as? [String: Any])?["available"] as? Bool == false)
+        #expect(live["puzzles"] as? Int == 500 && live["size"] as? Int == 4)
+        for key in ["exact_accuracy", "cell_accuracy", "minutes"] {
+            #expect((live[key] as? Double).map { $0 >= 0 } == true, "\(key)")
+        }
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/model.safetensors").path))
+    }
+
+    @Test func aDamagedShippedModelStopsTheDemoWithTheWayToRestoreIt() throws {
+        let base = try temporaryDirectory("hrm-demo-bad")
+        let model = try stubPackage(in: base)
+        let weights = model.appendingPathComponent(ModelPackage.modelFile)
+        let original = try Data(contentsOf: weights)
+        try original.prefix(1000).write(to: weights)
+        let out = base.appendingPathComponent("out")
+        var demo = try #require(try HRMCommand.parseAsRoot(["demo", "--out", out.path, "--model", model.path, "--skip-live"]) as? DemoCommand)
+        do {
+            try demo.run()
+            Issue.record("a truncated model must stop the demo")
+        } catch {
+            #expect("\(error)".contains("git checkout -- \(model.path)"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path))
+        #expect(try Data(contentsOf: weights) == original.prefix(1000), "the demo never writes the model")
+        // --out must not hold the model.
+        try original.write(to: weights)
+        var inside = try #require(try HRMCommand.parseAsRoot(["demo", "--out", base.path, "--model", model.path, "--skip-live"]) as? DemoCommand)
+        #expect(throws: (any Error).self) { try inside.run() }
     }
 
     @Test func demoOptionsAreChecked() {
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--minutes", "0"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--blanks", "70"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--blanks", "30-70"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--live-size", "9"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--seed", "7"]) }
         #expect(DemoCommand.helpMessage().contains("Example"))
     }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import Puzzles
+import Puzzles
 
 @Suite struct SmallSudokuTests {
     @Test(arguments: [4, 6])

@@ -67,14 +67,13 @@ public struct DatasetSplit: Equatable, Sendable {
 
     /// FNV-1a (64-bit) over every array of the split: equal checksums, equal bytes.
     public var checksum: UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        func mix(_ byte: UInt8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        for b in inputs { mix(b) }
-        for b in labels { mix(b) }
+        var h = FNV1a()
+        inputs.withUnsafeBytes { h.combine($0) }
+        labels.withUnsafeBytes { h.combine($0) }
         for array in [puzzleIdentifiers, puzzleIndices, groupIndices] {
-            for v in array { withUnsafeBytes(of: v.littleEndian) { $0.forEach(mix) } }
+            for v in array { withUnsafeBytes(of: v.littleEndian) { h.combine($0) } }
         }
-        return h
+        return h.value
     }
     public var puzzleCount: Int { puzzleIdentifiers.count }
     public var groupCount: Int { groupIndices.count - 1 }
@@ -281,5 +280,26 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
         case .invalid(let f, let field, let r):
             return field.map { "\(f): field '\($0)' \(r)." } ?? "\(f): \(r)."
         }
+    }
+}
+
+/// The 64-bit FNV-1a hash, fed incrementally: dataset checksums and the shipped model's.
+public struct FNV1a: Sendable {
+    public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    public init() {}
+
+    public mutating func combine(_ bytes: UnsafeRawBufferPointer) {
+        var h = value
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        value = h
+    }
+
+    /// The hash of `data` as 16 hex digits.
+    public static func hex(_ data: Data) -> String {
+        var h = FNV1a()
+        data.withUnsafeBytes { h.combine($0) }
+        let digits = String(h.value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }
