@@ -41,7 +41,7 @@ struct DemoCommand: ParsableCommand {
     var liveCount: Int = 20_000
     @Flag(name: .customLong("skip-live"), help: "Only evaluate the shipped model.")
     var skipLive = false
-    @Option(help: "Random seed (the held-out puzzles come from it; the shipped model's data used seed 7).")
+    @Option(help: "Random seed of the held-out puzzles (refused if the shipped model's data used it).")
     var seed: UInt64 = 2026
 
     func validate() throws {
@@ -50,7 +50,6 @@ struct DemoCommand: ParsableCommand {
         guard liveCount >= 16 else { throw ValidationError("--live-count must be at least 16; got \(liveCount).") }
         guard SmallSudoku.sizes.contains(liveSize) else { throw ValidationError("--live-size must be 4 or 6; got \(liveSize).") }
         _ = try blankRange()
-        guard seed != 7 else { throw ValidationError("seed 7 made the shipped model's training data; pick another so the puzzles are new.") }
     }
 
     func blankRange() throws -> ClosedRange<Int> {
@@ -83,6 +82,14 @@ struct DemoCommand: ParsableCommand {
         let package: ModelPackage
         do { package = try ModelPackage(directory: URL(fileURLWithPath: model)) } catch let e as ModelPackageError {
             throw CommandError(e.description)
+        }
+        // The data commands in the manifest name their seeds; fresh puzzles must come from another.
+        let used = package.manifest.commands.filter { $0.contains("hrm data") }.compactMap { command -> UInt64? in
+            let words = command.split(separator: " ")
+            return words.firstIndex(of: "--seed").flatMap { $0 + 1 < words.count ? UInt64(words[$0 + 1]) : nil }
+        }
+        guard !used.contains(seed) else {
+            throw CommandError("--seed \(seed) made the shipped model's training data (\(ModelPackage.manifestFile)); pick another so the puzzles are new.")
         }
         let shape = package.model.configuration
         guard shape.sequenceLength == 81, shape.vocabularySize == SudokuDataset.vocabularySize else {

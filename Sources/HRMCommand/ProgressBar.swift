@@ -9,15 +9,18 @@ final class ProgressBar: @unchecked Sendable {
     private let total: Int
     private let unit: String
     private let start = Date()
+    /// Where the count stood when the bar started (a resumed run): the rate counts from here.
+    private let initial: Int
     private let lock = NSLock()
     private var lastDraw = Date.distantPast
     private var lastDecile = -1
     private let isTerminal = isatty(fileno(stderr)) != 0
 
-    init(_ label: String, total: Int, unit: String = "items") {
+    init(_ label: String, total: Int, unit: String = "items", startingAt initial: Int = 0) {
         self.label = label
         self.total = max(total, 1)
         self.unit = unit
+        self.initial = initial
     }
 
     func update(_ done: Int, extra: String = "") {
@@ -33,7 +36,7 @@ final class ProgressBar: @unchecked Sendable {
         lastDraw = now
         lastDecile = decile
         let elapsed = now.timeIntervalSince(start)
-        let rate = Double(done) / max(elapsed, 1e-9)
+        let rate = Double(max(done - initial, 0)) / max(elapsed, 1e-9)
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let width = 24
         let filled = min(width, done * width / total)

@@ -35,6 +35,8 @@ struct TrainCommand: ParsableCommand {
     var out: String?
     @Option(help: "Continue the run in this folder.")
     var resume: String?
+    @Option(name: .customLong("init"), help: ArgumentHelp("Start from this checkpoint's weights (a run folder or .safetensors), e.g. the previous stage of a curriculum. Its architecture replaces --config (halt_max_steps and halt_exploration_prob may still be overridden); the optimizer starts fresh.", valueName: "CHECKPOINT"))
+    var initialWeights: String?
     @Argument(help: "Overrides, key=value (e.g. lr=3e-4 hidden_size=256 epochs=500).")
     var overrides: [String] = []
 
@@ -44,6 +46,9 @@ struct TrainCommand: ParsableCommand {
         } else if data != nil || out != nil || !overrides.isEmpty {
             throw ValidationError("--resume continues a run as it was configured; do not combine it with --data, --out or overrides.")
         }
+        if resume != nil && initialWeights != nil {
+            throw ValidationError("--init starts a new run; --resume continues one. Give one of them.")
+        }
     }
 
     func run() throws {
@@ -52,19 +57,39 @@ struct TrainCommand: ParsableCommand {
             run = try TrainingRun(resuming: URL(fileURLWithPath: resume))
             print("resuming \(resume) at step \(run.trainer.step) of \(run.totalSteps)")
         } else {
-            let model = try resolveModelConfiguration(config)
+            var start: HierarchicalReasoningModel? = nil
+            if let initialWeights { start = try loadModel(initialWeights, config: nil) }
+            let model = try start?.configuration ?? resolveModelConfiguration(config)
             var training = TrainingConfiguration()
             training.globalBatchSize = 64
             training.warmupSteps = 100
             let base = RunConfiguration(model: model, training: training, dataPath: data!, epochs: 100, evalInterval: 10)
             let configuration = try base.overriding(overrides)
             let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data!))
+            if let start {
+                var shapeOnly = configuration.model
+                (shapeOnly.haltMaxSteps, shapeOnly.haltExplorationProbability) = (start.configuration.haltMaxSteps, start.configuration.haltExplorationProbability)
+                (shapeOnly.sequenceLength, shapeOnly.vocabularySize, shapeOnly.puzzleIdentifierCount) =
+                    (start.configuration.sequenceLength, start.configuration.vocabularySize, start.configuration.puzzleIdentifierCount)
+                guard shapeOnly == start.configuration else {
+                    throw CommandError("--init \(initialWeights!): only halt_max_steps and halt_exploration_prob can change when starting from a checkpoint.")
+                }
+            }
             run = try TrainingRun(newRunIn: URL(fileURLWithPath: out!), configuration: configuration, dataset: dataset)
+            if let start {
+                for ((name, to), (_, from)) in zip(run.trainer.model.namedParameters(), start.namedParameters()) {
+                    guard to.shape == from.shape else {
+                        throw CommandError("--init \(initialWeights!): tensor \(name) has shape \(from.shape), the dataset needs \(to.shape).")
+                    }
+                    to.pointer.update(from: from.pointer, count: to.count)
+                }
+                print("starting from the weights of \(initialWeights!)")
+            }
             let params = run.trainer.model.trainableParameters().reduce(0) { $0 + $1.tensor.count }
             print("run \(out!): \(params) parameters, \(run.totalSteps) steps of batch \(configuration.training.globalBatchSize), \(run.passes) evaluation(s)")
         }
         signal(SIGINT) { _ in stopRequested = true }
-        let bar = ProgressBar("training", total: run.totalSteps, unit: "steps")
+        let bar = ProgressBar("training", total: run.totalSteps, unit: "steps", startingAt: run.trainer.step)
         var loss: Float = 0
         try run.run(shouldStop: { stopRequested }) { event in
             switch event {

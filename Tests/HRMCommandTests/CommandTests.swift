@@ -176,6 +176,33 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try missing.run() }
     }
 
+    @Test func initStartsANewRunFromAnotherRunsWeights() throws {
+        let dir = try temporaryDirectory("hrm-init")
+        let data = dir.appendingPathComponent("data")
+        let splits = SmallSudokuGenerator.generateSplits(SmallSudokuGenerator(size: 4, blanks: 2...6), count: 64, testCount: 8, seed: 2)
+        try SudokuDataset.build(size: 4, train: splits.train, test: splits.test).write(to: data)
+        func train(_ arguments: [String]) throws {
+            var command = try #require(try HRMCommand.parseAsRoot(["train", "--data", data.path, "--config", "tiny"] + arguments
+                + ["global_batch_size=16", "epochs=1", "eval_interval=1", "eval_limit=8"]) as? TrainCommand)
+            try command.run()
+        }
+        try train(["--out", dir.appendingPathComponent("first").path])
+        // With a zero learning rate the second run must end with exactly the first run's weights.
+        try train(["--out", dir.appendingPathComponent("second").path, "--init", dir.appendingPathComponent("first").path,
+                   "lr=0", "puzzle_emb_lr=0", "halt_max_steps=2"])
+        let first = try Checkpoint.load(from: dir.appendingPathComponent("first/model.safetensors"))
+        let second = try Checkpoint.load(from: dir.appendingPathComponent("second/model.safetensors"))
+        #expect(second.configuration.haltMaxSteps == 2)
+        for (a, b) in zip(first.namedParameters(), second.namedParameters()) {
+            #expect(a.tensor.scalars == b.tensor.scalars, "\(a.name)")
+        }
+        // Another architecture is refused.
+        #expect(throws: (any Error).self) {
+            try train(["--out", dir.appendingPathComponent("third").path, "--init", dir.appendingPathComponent("first").path, "hidden_size=64"])
+        }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["train", "--resume", "r", "--init", "x"]) }
+    }
+
     @Test func aCheckpointThatDoesNotFitTheDatasetIsOneSentence() throws {
         let c = HRMConfiguration.tiny
         let m = DatasetMetadata(vocabularySize: 6, sequenceLength: 900, puzzleIdentifierCount: 1, totalGroups: 1, meanPuzzleExamples: 1)
@@ -199,7 +226,8 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         let checkpoint = dir.appendingPathComponent("stub.safetensors")
         try Checkpoint.save(HierarchicalReasoningModel(configuration: config, using: &rng), to: checkpoint)
         let folder = dir.appendingPathComponent("model")
-        try ModelPackage.create(from: checkpoint, in: folder, summary: "untrained stub", commands: [])
+        try ModelPackage.create(from: checkpoint, in: folder, summary: "untrained stub",
+                                commands: ["hrm data sudoku --out d --seed 5", "hrm train --data d --seed 2026"])
         return folder
     }
 
@@ -244,6 +272,10 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         try original.write(to: weights)
         var inside = try #require(try HRMCommand.parseAsRoot(["demo", "--out", base.path, "--model", model.path, "--skip-live"]) as? DemoCommand)
         #expect(throws: (any Error).self) { try inside.run() }
+        // Nor may the held-out puzzles come from the training data's seed (the manifest names it).
+        var reused = try #require(try HRMCommand.parseAsRoot(["demo", "--out", out.path, "--model", model.path, "--skip-live",
+                                                              "--seed", "5"]) as? DemoCommand)
+        do { try reused.run(); Issue.record("seed 5 made the training data") } catch { #expect("\(error)".contains("--seed 5")) }
     }
 
     @Test func demoOptionsAreChecked() {
@@ -251,7 +283,6 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--blanks", "70"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--blanks", "30-70"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--live-size", "9"]) }
-        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--seed", "7"]) }
         #expect(DemoCommand.helpMessage().contains("Example"))
     }
 }
