@@ -32,7 +32,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Fresh 9×9 puzzles for the shipped model.")
     var puzzles: Int = 500
     @Option(help: ArgumentHelp("Blanks of those puzzles, drawn uniformly from LO-HI (minimal puzzles cap it near 60).", valueName: "LO-HI"))
-    var blanks: String = "30-60"
+    var blanks: String = "5-60"
     @Option(help: "Minutes of live training.")
     var minutes: Double = 3
     @Option(name: .customLong("live-size"), help: "Side of the live run's Sudokus: 4 or 6.")

@@ -240,7 +240,7 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         try demo.run()
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("report.json"))) as! [String: Any]
         let shipped = try #require(report["shipped"] as? [String: Any])
-        #expect(shipped["puzzles"] as? Int == 6 && shipped["blanks"] as? String == "30-60")
+        #expect(shipped["puzzles"] as? Int == 6 && shipped["blanks"] as? String == "5-60")
         #expect((shipped["exact_accuracy"] as? Double).map { (0...1).contains($0) } == true)
         let buckets = try #require(shipped["by_blanks"] as? [[String: Any]])
         #expect(buckets.reduce(0) { $0 + ($1["puzzles"] as! Int) } == 6)
