@@ -158,6 +158,8 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["train", "--resume", "r", "lr=1"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt", "soon"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--max-steps", "0"]) }
+        let solve = try #require(try HRMCommand.parseAsRoot(["solve", String(repeating: ".", count: 81)]) as? SolveCommand)
+        #expect(solve.checkpoint == "models/sudoku-9x9", "without --checkpoint a Sudoku goes to the shipped model")
         let train = try #require(try HRMCommand.parseAsRoot(["train", "--data", "d", "--out", "r", "lr=3e-4", "epochs=10"]) as? TrainCommand)
         #expect(train.overrides == ["lr=3e-4", "epochs=10"] && train.config == "sudoku-small")
     }

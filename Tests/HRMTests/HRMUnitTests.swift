@@ -226,9 +226,17 @@ import Tensors
         let batch = PuzzleBatch(inputs: tokens, labels: tokens, puzzleIdentifiers: [0, 0, 0])
         // Warm up over two whole ACT cycles (resets copy the carry), then measure one more.
         for _ in 0..<(2 * c.haltMaxSteps) { trainer.trainStep(batch) }
-        let before = BufferPool.freshAllocationsOnThisThread
-        for _ in 0..<c.haltMaxSteps { trainer.trainStep(batch) }
-        #expect(BufferPool.freshAllocationsOnThisThread == before)
-        #expect(before > 0, "the counter must see the warm-up's allocations")
+        #expect(BufferPool.freshAllocationsOnThisThread > 0, "the counter must see the warm-up's allocations")
+        // The pool is shared by the tests running in parallel: another thread may take a freed
+        // buffer of a nearby size class before this one reuses it. A leak allocates in every
+        // cycle; that interference only now and then, so one clean cycle out of five is required.
+        var fresh: [Int] = []
+        for _ in 0..<5 {
+            let before = BufferPool.freshAllocationsOnThisThread
+            for _ in 0..<c.haltMaxSteps { trainer.trainStep(batch) }
+            fresh.append(BufferPool.freshAllocationsOnThisThread - before)
+            if fresh.last == 0 { break }
+        }
+        #expect(fresh.last == 0, "fresh allocations per ACT cycle: \(fresh)")
     }
 }
