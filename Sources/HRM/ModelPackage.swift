@@ -40,7 +40,7 @@ public struct ModelPackage {
     public init(directory: URL) throws {
         let manifestURL = directory.appendingPathComponent(Self.manifestFile)
         let modelURL = directory.appendingPathComponent(Self.modelFile)
-        let restore = directory.path
+        let restore = directory.relativePath
         guard let manifestData = FileManager.default.contents(atPath: manifestURL.path) else {
             throw ModelPackageError.missing(file: manifestURL.path, restore: restore)
         }
@@ -116,13 +116,15 @@ public enum ModelPackageError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .missing(let file, let restore):
-            return "\(file) is missing" + Self.hint(restore)
+            // Most often the command ran outside the repository: a relative path then misses.
+            return "\(file) is missing (paths are relative to the current folder: run hrm from the swift-hrm folder or give the model's path)"
+                + Self.hint(restore)
         case .damaged(let file, let reason, let restore):
             return "\(file) is damaged (\(reason))" + Self.hint(restore)
         }
     }
 
     private static func hint(_ restore: String?) -> String {
-        restore.map { "; restore the shipped model with `git checkout -- \($0)`." } ?? "."
+        restore.map { "; if it was deleted or damaged, `git checkout -- \($0)` in the repository restores it." } ?? "."
     }
 }
