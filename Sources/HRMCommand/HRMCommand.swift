@@ -14,7 +14,7 @@ struct HRMCommand: ParsableCommand {
 
             Examples:
               hrm demo
-              hrm solve models/sudoku-9x9 "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+              hrm solve "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
               hrm bench kernels --batch 8,64
             """,
         version: "0.1.0",
