@@ -73,15 +73,9 @@ struct SudokuDataCommand: ParsableCommand {
         if let s = subsample, s <= 0 { throw ValidationError("--subsample must be positive; got \(s).") }
     }
 
-    /// `--blanks LO-HI` as a clue range (81 − HI … 81 − LO).
+    /// `--blanks LO-HI`, checked against the grid's size.
     func blankRange() throws -> ClosedRange<Int>? {
-        guard let blanks else { return nil }
-        let parts = blanks.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-        let most = size == 9 ? 64 : size * size
-        guard parts.count == 2, let lo = parts[0], let hi = parts[1], 0 <= lo, lo <= hi, hi <= most else {
-            throw ValidationError("--blanks must be LO-HI with 0 ≤ LO ≤ HI ≤ \(most) (e.g. \(size == 9 ? "4-60" : "6-18")); got '\(blanks)'.")
-        }
-        return (81 - hi)...(81 - lo)
+        try blanks.map { try parseBlankRange($0, least: 0, most: size == 9 ? 64 : size * size, example: size == 9 ? "4-60" : "6-18") }
     }
 
     func run() throws {
@@ -105,7 +99,7 @@ struct SudokuDataCommand: ParsableCommand {
             print("read \(train.count) training and \(test.count) test puzzles (rating ≥ \(minRating))")
         } else {
             let bar = ProgressBar("generating", total: count + testCount, unit: "puzzles")
-            let generator = SudokuGenerator(minimumRating: minRating, targetClues: clues, clueRange: try blankRange())
+            let generator = SudokuGenerator(minimumRating: minRating, targetClues: clues, clueRange: try blankRange().map { (81 - $0.upperBound)...(81 - $0.lowerBound) })
             let all = SudokuDataset.generate(count: count + testCount, generator: generator, seed: seed) { bar.update($0) }
             bar.finish()
             train = all[..<count].map { ($0.puzzle, $0.solution) }
@@ -124,7 +118,7 @@ extension SudokuDataCommand {
     /// training one is replaced, so the test split is never seen in training.
     func runSmall() throws {
         let start = Date()
-        let range = try blankRange().map { (81 - $0.upperBound)...(81 - $0.lowerBound) } ?? 0...(size * size)
+        let range = try blankRange() ?? 0...(size * size)
         let generator = SmallSudokuGenerator(size: size, blanks: range)
         let bar = ProgressBar("generating", total: count + testCount, unit: "puzzles")
         let (train, test) = SmallSudokuGenerator.generateSplits(generator, count: count, testCount: testCount, seed: seed) { bar.update($0) }
@@ -133,6 +127,15 @@ extension SudokuDataCommand {
         try dataset.write(to: URL(fileURLWithPath: out))
         printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
     }
+}
+
+/// A `--blanks LO-HI` value (`hrm data sudoku`, `hrm demo`): least ≤ LO ≤ HI ≤ most.
+func parseBlankRange(_ text: String, least: Int, most: Int, example: String) throws -> ClosedRange<Int> {
+    let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+    guard parts.count == 2, let lo = parts[0], let hi = parts[1], least <= lo, lo <= hi, hi <= most else {
+        throw ValidationError("--blanks must be LO-HI with \(least) ≤ LO ≤ HI ≤ \(most) (e.g. \(example)); got '\(text)'.")
+    }
+    return lo...hi
 }
 
 struct MazeDataCommand: ParsableCommand {

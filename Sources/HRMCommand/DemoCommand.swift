@@ -53,11 +53,7 @@ struct DemoCommand: ParsableCommand {
     }
 
     func blankRange() throws -> ClosedRange<Int> {
-        let parts = blanks.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 2, let lo = parts[0], let hi = parts[1], 1 <= lo, lo <= hi, hi <= 64 else {
-            throw ValidationError("--blanks must be LO-HI with 1 ≤ LO ≤ HI ≤ 64; got '\(blanks)'.")
-        }
-        return lo...hi
+        try parseBlankRange(blanks, least: 1, most: 64, example: "5-60")
     }
 
     func run() throws {
@@ -122,19 +118,17 @@ struct DemoCommand: ParsableCommand {
         // 2. One solve, step by step: the first fresh puzzle with ≥ 30 blanks the model solves, else
         // the first it solves, else the first.
         let solver = Solver(model: package.model)
-        var shown = fresh[0], solution = try solver.solve(fresh[0].puzzle), which = "the first fresh puzzle; the model gets it wrong"
-        var solvedEasy: (pair: (puzzle: Sudoku, solution: Sudoku), solution: Solution<Sudoku>)? = nil
-        for pair in fresh.prefix(100) where solvedEasy == nil || pair.puzzle.blankCount >= 30 {
+        var chosen: (pair: (puzzle: Sudoku, solution: Sudoku), solution: Solution<Sudoku>, which: String)? = nil
+        for pair in fresh.prefix(100) where chosen == nil || pair.puzzle.blankCount >= 30 {
             let s = try solver.solve(pair.puzzle)
             guard s.isVerified == true else { continue }
             if pair.puzzle.blankCount >= 30 {
-                (shown, solution, which) = (pair, s, "the first fresh puzzle with 30 or more blanks it solves")
-                solvedEasy = nil
+                chosen = (pair, s, "the first fresh puzzle with 30 or more blanks it solves")
                 break
             }
-            solvedEasy = (pair, s)
+            chosen = (pair, s, "the first fresh puzzle it solves")
         }
-        if let easy = solvedEasy { (shown, solution, which) = (easy.pair, easy.solution, "the first fresh puzzle it solves") }
+        let (shown, solution, which) = try chosen ?? (fresh[0], solver.solve(fresh[0].puzzle), "the first fresh puzzle; the model gets it wrong")
         print("\n2. One solve, step by step (\(which); \(shown.puzzle.blankCount) blanks):")
         var previous = shown.puzzle
         let blanks = (0..<81).filter { shown.puzzle.cells[$0] == 0 }

@@ -1,6 +1,3 @@
-import Dispatch
-import Foundation
-
 /// A 4×4 (boxes 2×2) or 6×6 (boxes 2×3) Sudoku: the same rule as the 9×9 one on a grid a
 /// small model learns in minutes (the demo's live run). Cells row by row, 0 for a blank.
 ///
@@ -172,26 +169,14 @@ extension SmallSudokuGenerator {
                                       progress: @escaping @Sendable (Int) -> Void = { _ in })
         -> (train: [(puzzle: SmallSudoku, solution: SmallSudoku)], test: [(puzzle: SmallSudoku, solution: SmallSudoku)])
     {
-        let total = count + testCount
-        let results = UnsafeMutableBufferPointer<(puzzle: SmallSudoku, solution: SmallSudoku)?>.allocate(capacity: total)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        let counter = Counter()
-        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w
-            while i < total {
-                var rng = SplitMix(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(i + 1))
-                results[i] = generator.generate(using: &rng)
-                progress(counter.increment())
-                i += workers
-            }
+        let results = SudokuDataset.generateInParallel(count: count + testCount, seed: seed, progress: progress) { rng in
+            generator.generate(using: &rng)
         }
-        let train = results[..<count].map { $0! }
+        let train = Array(results[..<count])
         let seen = Set(train.map(\.puzzle))
         var rng = SplitMix(seed: seed ^ 0x7E57)
         let test = results[count...].map { pair -> (puzzle: SmallSudoku, solution: SmallSudoku) in
-            var pair = pair!
+            var pair = pair
             for _ in 0..<1000 where seen.contains(pair.puzzle) { pair = generator.generate(using: &rng) }
             return pair
         }

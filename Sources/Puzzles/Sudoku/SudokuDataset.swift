@@ -44,19 +44,29 @@ public enum SudokuDataset {
                                 progress: @escaping @Sendable (Int) -> Void = { _ in })
         -> [(puzzle: Sudoku, solution: Sudoku, rating: Int)]
     {
-        let results = UnsafeMutableBufferPointer<(puzzle: Sudoku, solution: Sudoku, rating: Int)?>.allocate(capacity: count)
+        generateInParallel(count: count, seed: seed, progress: progress) { rng in
+            generator.generate(using: &rng)  // a solver per puzzle: its scratch is not shared
+        }
+    }
+
+    /// `count` items made on all cores; item i comes from its own `SplitMix` seeded by
+    /// (`seed`, i), so the same seed gives the same items whatever the thread count.
+    static func generateInParallel<T>(count: Int, seed: UInt64, progress: @escaping @Sendable (Int) -> Void,
+                                      make: (inout SplitMix) -> T) -> [T] {
+        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
         let counter = Counter()
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let solver = SudokuSolver()
-            var i = w
-            while i < count {
-                var rng = SplitMix(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(i + 1))
-                results[i] = generator.generate(using: &rng, solver: solver)
-                progress(counter.increment())
-                i += workers
+        withoutActuallyEscaping(make) { make in
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var i = w
+                while i < count {
+                    var rng = SplitMix(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(i + 1))
+                    results[i] = make(&rng)
+                    progress(counter.increment())
+                    i += workers
+                }
             }
         }
         return results.map { $0! }
