@@ -2,6 +2,8 @@
 #   make demo   install what is missing, build (release, CPU flags), run the demo (hrm demo)
 #   make test   install what is missing, build, run the whole test suite
 # Other targets: make build, make bench, make deps, make clean.
+# ONEDNN=1 (e.g. `make test ONEDNN=1`) builds with the package trait OneDNN: bf16 matrix products
+# through oneDNN (installs libdnnl-dev), in its own build folder .build-onednn.
 
 SHELL := /bin/bash
 UNAME_S := $(shell uname -s)
@@ -16,9 +18,16 @@ else
 CPU_FLAGS ?=
 endif
 
-SWIFT_BUILD := swift build -c release $(CPU_FLAGS)
-SWIFT_TEST := swift test -c release $(CPU_FLAGS)
+ifeq ($(ONEDNN),1)
+TRAIT_FLAGS := --traits OneDNN --scratch-path .build-onednn
+HRM := .build-onednn/release/hrm
+else
+TRAIT_FLAGS :=
 HRM := .build/release/hrm
+endif
+
+SWIFT_BUILD := swift build -c release $(CPU_FLAGS) $(TRAIT_FLAGS)
+SWIFT_TEST := swift test -c release $(CPU_FLAGS) $(TRAIT_FLAGS)
 
 .PHONY: demo test build bench deps clean
 
@@ -47,8 +56,20 @@ ifeq ($(UNAME_S),Linux)
 	    exit 1; \
 	  fi; \
 	fi
-	@command -v swift >/dev/null || { echo "swift-hrm needs Swift 6.0 or later on the PATH (https://swift.org/install)."; exit 1; }
+ifeq ($(ONEDNN),1)
+	@if [ ! -f /usr/include/oneapi/dnnl/dnnl.h ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing libdnnl-dev (oneDNN, for bf16 matrix products)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdnnl-dev; \
+	  else \
+	    echo "ONEDNN=1 needs oneDNN. Install it, then run make again:"; \
+	    echo "    sudo apt-get install -y libdnnl-dev"; \
+	    exit 1; \
+	  fi; \
+	fi
+endif
+	@command -v swift >/dev/null || { echo "swift-hrm needs Swift 6.1 or later on the PATH (https://swift.org/install)."; exit 1; }
 endif
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-onednn

@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 // swift-hrm: the Hierarchical Reasoning Model (arXiv:2506.21734) as a Swift package.
 // See DESIGN.md for the layering; each module imports only those below it.
 import PackageDescription
@@ -18,6 +18,11 @@ let package = Package(
         .library(name: "HRM", targets: ["HRM"]),
         .library(name: "Puzzles", targets: ["Puzzles"]),
     ],
+    // `OneDNN` (off by default): bf16 matrix products through oneDNN (`apt-get install
+    // libdnnl-dev`, then `swift build --traits OneDNN`). Without it the package needs only BLAS.
+    traits: [
+        .trait(name: "OneDNN", description: "bf16 matrix products through oneDNN (libdnnl-dev)."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -28,11 +33,17 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
         ),
+        // oneDNN 2.x (Debian libdnnl-dev has no pkg-config file; headers and library are on the
+        // default paths). Only with the OneDNN trait.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]),
         .target(
             name: "Tensors",
-            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            dependencies: [
+                .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                .target(name: "CDNNL", condition: .when(traits: ["OneDNN"])),
+            ],
             exclude: ["README.md"],
-            swiftSettings: swiftSettings,
+            swiftSettings: swiftSettings + [.define("ONEDNN", .when(traits: ["OneDNN"]))],
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]
         ),
         .target(name: "Layers", dependencies: ["Tensors"], exclude: ["README.md"],

@@ -36,13 +36,17 @@ public struct ModelBenchmark {
     public var batches: [Int]
     public var modes: [String]
     public var repeats: Int
+    /// The precision of the matrix products (check `GEMM.unavailability(of:)` first).
+    public var precision: MatmulPrecision
 
-    public init(presetName: String, configuration: HRMConfiguration, batches: [Int], modes: [String], repeats: Int) {
+    public init(presetName: String, configuration: HRMConfiguration, batches: [Int], modes: [String],
+                repeats: Int, precision: MatmulPrecision = .fp32) {
         self.presetName = presetName
         self.configuration = configuration
         self.batches = batches
         self.modes = modes
         self.repeats = repeats
+        self.precision = precision
     }
 
     /// FLOPs of one segment's forward for one sequence (multiply-add = 2), spec §19.1.
@@ -65,21 +69,43 @@ public struct ModelBenchmark {
         return 2 * segmentFLOPs(c) + 2 * recordedBlocks * perToken * n
     }
 
-    /// Raw `cblas_sgemm` GFLOP/s on a 2048³ product with BLAS's own threads (best of 3).
-    public static func measureGEMMPeak() -> Double {
+    /// GEMM GFLOP/s on a 2048³ product (best of 3 after a warm-up): fp32 as one raw
+    /// `cblas_sgemm` with BLAS's own threads; bf16 through the engine's bf16 path (conversion
+    /// of the inputs included), which is what the model's products get.
+    public static func measureGEMMPeak(precision: MatmulPrecision = .fp32) -> Double {
         let n = 2048
         var rng = RandomGenerator(seed: 0)
         let a = Tensor.uniform([n, n], in: -1...1, using: &rng), c = Tensor(uninitializedShape: [n, n])
-        let previous = GEMM.setBLASThreads(Parallel.threadCount)
+        let previous = GEMM.setBLASThreads(precision == .fp32 ? Parallel.threadCount : 1)
         defer { GEMM.setBLASThreads(previous) }
         var best = 0.0
         for _ in 0..<4 {
             let start = DispatchTime.now().uptimeNanoseconds
-            GEMM.raw(transposeA: false, transposeB: true, m: n, n: n, k: n, a: a.pointer, lda: n, b: a.pointer, ldb: n, c: c.pointer, ldc: n)
+            if precision == .fp32 {
+                GEMM.raw(transposeA: false, transposeB: true, m: n, n: n, k: n, a: a.pointer, lda: n, b: a.pointer, ldb: n, c: c.pointer, ldc: n)
+            } else {
+                GEMM.$precision.withValue(precision) {
+                    GEMM.multiply(transposeA: false, transposeB: true, m: n, n: n, k: n, a: a.pointer, lda: n, b: a.pointer, ldb: n, c: c.pointer, ldc: n)
+                }
+            }
             best = max(best, 2 * pow(Double(n), 3) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) / 1e9)
         }
         Thread.sleep(forTimeInterval: 0.3)  // let BLAS's spinning workers park
         return best
+    }
+
+    /// The `--precision` spelling of a precision.
+    public static func name(of precision: MatmulPrecision) -> String {
+        switch precision {
+        case .fp32: return "fp32"
+        case .bf16(.oneDNN): return "bf16"
+        case .bf16(.emulated): return "bf16-emulated"
+        }
+    }
+
+    /// The precision named `name` (fp32, bf16, bf16-emulated), or nil.
+    public static func precision(named name: String) -> MatmulPrecision? {
+        [MatmulPrecision.fp32, .bf16(.oneDNN), .bf16(.emulated)].first { Self.name(of: $0) == name }
     }
 
     public static func peakRSSMegabytes() -> Double {
@@ -94,7 +120,11 @@ public struct ModelBenchmark {
     }
 
     public func run(report: (ModelBenchmarkResult) -> Void) {
-        let peak = Self.measureGEMMPeak()
+        GEMM.$precision.withValue(precision) { runAtCurrentPrecision(report: report) }
+    }
+
+    private func runAtCurrentPrecision(report: (ModelBenchmarkResult) -> Void) {
+        let peak = Self.measureGEMMPeak(precision: precision)
         var rng = RandomGenerator(seed: 0)
         let model = HierarchicalReasoningModel(configuration: configuration, using: &rng)
         let c = configuration
@@ -134,7 +164,7 @@ public struct ModelBenchmark {
                 times.sort()
                 let median = times[times.count / 2]
                 report(ModelBenchmarkResult(
-                    mode: mode, preset: presetName, precision: "fp32", batch: b, seconds: median,
+                    mode: mode, preset: presetName, precision: Self.name(of: precision), batch: b, seconds: median,
                     minimumSeconds: times.first!, maximumSeconds: times.last!,
                     samplesPerSecond: Double(b) / median, gflops: flops / median / 1e9,
                     gemmPeakFraction: flops / median / 1e9 / peak, peakRSSMegabytes: Self.peakRSSMegabytes()))

@@ -182,8 +182,9 @@ struct ModelBenchCommand: ParsableCommand {
             steps. Evaluation: halt_max_steps ACT steps on a fresh batch, after 1 warm-up. \
             Reports the median and range of --repeat runs, samples/s, GFLOP/s counted from the \
             shapes (a training step is the recorded segment, the Q-target segment and the \
-            backward of the last L and H calls) and the fraction of a raw sgemm peak measured \
-            in the same process, and the process's peak memory (configurations run smallest \
+            backward of the last L and H calls) and the fraction of a GEMM peak measured in \
+            the same process (fp32: raw sgemm; bf16: the engine's bf16 product, conversion \
+            included), and the process's peak memory (configurations run smallest \
             first, so each figure is the largest so far).
 
             Example:
@@ -197,7 +198,7 @@ struct ModelBenchCommand: ParsableCommand {
     var mode: String = "both"
     @Option(help: "Comma-separated batch sizes.")
     var batch: String = "1,8,64"
-    @Option(help: "fp32 (bf16 mixed precision is not implemented yet).")
+    @Option(help: "fp32; bf16 (mixed precision: bf16 matrix products with fp32 accumulation through oneDNN; needs a build with --traits OneDNN and a CPU with AVX512_BF16); bf16-emulated (the same numbers on fp32 BLAS, for checking; not faster).")
     var precision: String = "fp32"
     @Option(help: "Timed repetitions; the median is reported.")
     var `repeat`: Int = 3
@@ -212,8 +213,11 @@ struct ModelBenchCommand: ParsableCommand {
         guard parseBatchSizes(batch) != nil else {
             throw ValidationError("--batch must be positive whole numbers separated by commas, e.g. 1,8,64; got '\(batch)'.")
         }
-        guard precision == "fp32" else {
-            throw ValidationError("--precision \(precision) is not available: only fp32 is implemented (bf16 through oneDNN is planned); nothing is run in its place.")
+        guard let p = ModelBenchmark.precision(named: precision) else {
+            throw ValidationError("--precision must be fp32, bf16 or bf16-emulated; got '\(precision)'.")
+        }
+        if let reason = GEMM.unavailability(of: p) {
+            throw ValidationError("--precision \(precision) cannot run here: \(reason) Nothing is run in its place.")
         }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1.") }
     }
@@ -221,15 +225,15 @@ struct ModelBenchCommand: ParsableCommand {
     func run() throws {
         let bench = ModelBenchmark(presetName: preset, configuration: HRMConfiguration.presets[preset]!,
                                    batches: parseBatchSizes(batch)!, modes: mode == "both" ? ["train", "eval"] : [mode],
-                                   repeats: `repeat`)
+                                   repeats: `repeat`, precision: ModelBenchmark.precision(named: precision)!)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        if !json { print("preset \(preset), fp32, \(Parallel.threadCount) threads; median of \(`repeat`)") }
+        if !json { print("preset \(preset), \(precision), \(Parallel.threadCount) threads; median of \(`repeat`)") }
         bench.run { r in
             if json {
                 print(String(decoding: (try? encoder.encode(r)) ?? Data(), as: UTF8.self))
             } else {
-                print(String(format: "%@ batch %3d: %8.3f s (%.3f–%.3f)  %7.2f samples/s  %6.1f GFLOP/s (%.0f%% of sgemm peak)  peak RSS %.0f MiB",
+                print(String(format: "%@ batch %3d: %8.3f s (%.3f–%.3f)  %7.2f samples/s  %6.1f GFLOP/s (%.0f%% of GEMM peak)  peak RSS %.0f MiB",
                              r.mode, r.batch, r.seconds, r.minimumSeconds, r.maximumSeconds, r.samplesPerSecond, r.gflops,
                              100 * r.gemmPeakFraction, r.peakRSSMegabytes))
             }

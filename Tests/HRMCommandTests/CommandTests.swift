@@ -26,6 +26,40 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(arguments) }
     }
 
+    @Test(arguments: [["bench", "model", "--preset", "nope"], ["bench", "model", "--batch", "0"],
+                      ["bench", "model", "--precision", "fp16"], ["bench", "model", "--mode", "infer"],
+                      ["bench", "model", "--repeat", "0"]])
+    func badModelBenchOptionsAreRejected(_ arguments: [String]) {
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(arguments) }
+    }
+
+    /// bf16 is refused with the reason where oneDNN cannot run it (never silently fp32), and
+    /// accepted where it can.
+    @Test func bf16BenchIsRefusedWhereItCannotRun() throws {
+        let arguments = ["bench", "model", "--preset", "tiny", "--precision", "bf16"]
+        if let reason = GEMM.unavailability(of: .bf16(.oneDNN)) {
+            do {
+                _ = try HRMCommand.parseAsRoot(arguments)
+                Issue.record("bf16 accepted although: \(reason)")
+            } catch {
+                let message = HRMCommand.message(for: error)
+                #expect(message.contains(reason) && message.contains("Nothing is run in its place"), "\(message)")
+            }
+        } else {
+            #expect(try HRMCommand.parseAsRoot(arguments) is ModelBenchCommand)
+        }
+    }
+
+    /// A mixed-precision benchmark runs and labels its results (emulated, so on any CPU).
+    @Test func modelBenchRunsInEmulatedBF16() {
+        var results: [ModelBenchmarkResult] = []
+        ModelBenchmark(presetName: "tiny", configuration: .tiny, batches: [2], modes: ["train", "eval"],
+                       repeats: 1, precision: .bf16(.emulated)).run { results.append($0) }
+        #expect(results.map(\.mode) == ["train", "eval"])
+        #expect(results.allSatisfy { $0.precision == "bf16-emulated" && $0.samplesPerSecond > 0 && $0.gflops > 0 })
+        #expect(GEMM.precision == .fp32, "the precision does not leak out of the benchmark")
+    }
+
     @Test func inspectForwardRequiresItsFiles() throws {
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["inspect", "forward", "--inputs", "x.npy"]) }
         let parsed = try HRMCommand.parseAsRoot(["inspect", "forward", "--checkpoint", "m.safetensors",

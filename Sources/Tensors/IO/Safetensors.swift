@@ -229,19 +229,6 @@ public enum AtomicFile {
     }
 }
 
-/// bfloat16 conversion (PyTorch's: round to nearest even, NaN kept quiet).
-public enum BFloat16 {
-    /// The bfloat16 bits nearest to `value`.
-    public static func bits(of value: Float) -> UInt16 {
-        if value.isNaN { return 0x7FC0 }
-        let b = value.bitPattern
-        return UInt16((b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
-    }
-
-    /// `value` rounded to the nearest bfloat16.
-    public static func rounded(_ value: Float) -> Float { Float(bitPattern: UInt32(bits(of: value)) << 16) }
-}
-
 /// IEEE half precision bits to Float.
 func halfToFloat(_ h: UInt16) -> Float {
     let sign = UInt32(h >> 15) << 31

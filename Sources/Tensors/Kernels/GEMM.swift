@@ -15,7 +15,25 @@ import Dispatch
 /// engine's threads by rows of C (or by columns when C is wide and short), so BLAS's own worker
 /// threads never compete with the engine's loops (notes §1.5, §3). Each part is a plain
 /// `cblas_sgemm` call on a sub-block, so results do not depend on the split.
+///
+/// Precision: fp32 by default; in `.bf16` (mixed precision) both inputs are rounded to bfloat16
+/// and multiplied with fp32 accumulation into an fp32 result, through oneDNN where it can run,
+/// or emulated with fp32 BLAS (same products, for tests and CPUs without bf16 kernels).
 public enum GEMM {
+    /// The precision of `multiply` and `batched` (the products of `matmul`, so of every
+    /// linear layer) in the current task: fp32 by default. Attention's score and value products
+    /// (`GEMM.raw`) stay fp32. Set it for a scope with `GEMM.$precision.withValue(...)`, after
+    /// checking `available(_:)`.
+    @TaskLocal public static var precision: MatmulPrecision = .fp32
+
+    /// nil when `precision` can run here, else why not (one sentence for the user).
+    public static func unavailability(of precision: MatmulPrecision) -> String? {
+        switch precision {
+        case .fp32, .bf16(.emulated): return nil
+        case .bf16(.oneDNN): return OneDNN.bf16Unavailability
+        }
+    }
+
     private static let configured: Void = {
         #if !canImport(Accelerate)
         openblas_set_num_threads(1)
@@ -53,7 +71,8 @@ public enum GEMM {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// `C = alpha · op(A) · op(B) + beta · C`, split across threads when large.
+    /// `C = alpha · op(A) · op(B) + beta · C`, split across threads when large, at the
+    /// current `precision`.
     public static func multiply(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -66,10 +85,32 @@ public enum GEMM {
             }
             return
         }
+        switch precision {
+        case .fp32:
+            split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                  a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc) { m, n, a, b, c in
+                raw(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            }
+        case .bf16(let backend):
+            multiplyBF16(backend: backend, transposeA: transposeA, transposeB: transposeB,
+                         m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                         beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// Splits a product over the engine's threads by rows of C (or by columns when C is wide
+    /// and short) and calls `part(m, n, a, b, c)` for each block, pointers offset to it.
+    @inline(__always)
+    static func split<T>(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        part: (Int, Int, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<Float>) -> Void
+    ) {
         let threads = Parallel.threadCount
         if threads <= 1 || m * n * k < parallelThreshold {
-            raw(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            part(m, n, a, b, c)
             return
         }
         let splitRows = m >= n
@@ -81,15 +122,69 @@ public enum GEMM {
             let hi = t == parts - 1 ? extent : (extent * (t + 1) / parts) & ~15
             if lo >= hi { return }
             if splitRows {
-                let aPart = transposeA ? a + lo : a + lo * lda
-                raw(transposeA: transposeA, transposeB: transposeB, m: hi - lo, n: n, k: k,
-                    alpha: alpha, a: aPart, lda: lda, b: b, ldb: ldb, beta: beta,
-                    c: c + lo * ldc, ldc: ldc)
+                part(hi - lo, n, transposeA ? a + lo : a + lo * lda, b, c + lo * ldc)
             } else {
-                let bPart = transposeB ? b + lo * ldb : b + lo
-                raw(transposeA: transposeA, transposeB: transposeB, m: m, n: hi - lo, k: k,
-                    alpha: alpha, a: a, lda: lda, b: bPart, ldb: ldb, beta: beta,
-                    c: c + lo, ldc: ldc)
+                part(m, hi - lo, a, transposeB ? b + lo * ldb : b + lo, c + lo)
+            }
+        }
+    }
+
+    /// The bf16 product: A and B rounded to bf16 (copied, as stored), multiplied with fp32
+    /// accumulation into fp32 C. `.oneDNN` runs oneDNN's bf16 kernels; `.emulated` multiplies
+    /// the rounded values with fp32 BLAS, which forms the same products (exact in fp32) and
+    /// differs only in the order of the sums.
+    static func multiplyBF16(
+        backend: BF16Backend, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let (aRows, aColumns) = transposeA ? (k, m) : (m, k)
+        let (bRows, bColumns) = transposeB ? (n, k) : (k, n)
+        switch backend {
+        case .emulated:
+            let a16 = Tensor(uninitializedShape: [aRows * aColumns])
+            let b16 = Tensor(uninitializedShape: [bRows * bColumns])
+            BFloat16.roundBlock(a, rows: aRows, columns: aColumns, ld: lda, into: a16.pointer)
+            BFloat16.roundBlock(b, rows: bRows, columns: bColumns, ld: ldb, into: b16.pointer)
+            split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                  a: UnsafePointer(a16.pointer), lda: aColumns, b: UnsafePointer(b16.pointer),
+                  ldb: bColumns, c: c, ldc: ldc) { m, n, a, b, c in
+                raw(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: aColumns, b: b, ldb: bColumns, beta: beta, c: c, ldc: ldc)
+            }
+        case .oneDNN:
+            // bf16 scratch as halves of pooled fp32 buffers.
+            let aScratch = Tensor(uninitializedShape: [(aRows * aColumns + 1) / 2])
+            let bScratch = Tensor(uninitializedShape: [(bRows * bColumns + 1) / 2])
+            let a16 = UnsafeMutableRawPointer(aScratch.pointer).assumingMemoryBound(to: UInt16.self)
+            let b16 = UnsafeMutableRawPointer(bScratch.pointer).assumingMemoryBound(to: UInt16.self)
+            BFloat16.convertBlock(a, rows: aRows, columns: aColumns, ld: lda, into: a16)
+            BFloat16.convertBlock(b, rows: bRows, columns: bColumns, ld: ldb, into: b16)
+            // oneDNN writes op(A)·op(B); alpha and beta are applied here when they are not 1, 0.
+            let direct = alpha == 1 && beta == 0
+            let product = direct ? nil : Tensor(uninitializedShape: [m * n])
+            let out = product?.pointer ?? c
+            let ldo = direct ? ldc : n
+            split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                  a: UnsafePointer(a16), lda: aColumns, b: UnsafePointer(b16), ldb: bColumns,
+                  c: out, ldc: ldo) { m, n, a, b, c in
+                do {
+                    try OneDNN.multiply(type: .bf16, transposeA: transposeA, transposeB: transposeB,
+                                        m: m, n: n, k: k, a: a, lda: aColumns, b: b, ldb: bColumns,
+                                        c: c, ldc: ldo)
+                } catch {
+                    // Only reachable if the precision was set without checking availability.
+                    preconditionFailure("bf16 product through oneDNN failed (\(error)); " +
+                        (OneDNN.bf16Unavailability ?? "see GEMM.unavailability(of:)"))
+                }
+            }
+            if let product {
+                for i in 0..<m {
+                    for j in 0..<n {
+                        let p = alpha * product.pointer[i * n + j]
+                        c[i * ldc + j] = beta == 0 ? p : p + beta * c[i * ldc + j]
+                    }
+                }
             }
         }
     }
@@ -102,6 +197,15 @@ public enum GEMM {
         b: UnsafePointer<Float>, ldb: Int, strideB: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int
     ) {
+        if case .bf16 = precision {
+            // Each item through the bf16 path (it splits large items over the threads itself).
+            for i in 0..<count {
+                multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                         alpha: alpha, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                         beta: beta, c: c + i * strideC, ldc: ldc)
+            }
+            return
+        }
         Parallel.forEach(count, cost: m * n * k / 8 + 1) { range in
             for i in range {
                 raw(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
@@ -110,4 +214,28 @@ public enum GEMM {
             }
         }
     }
+}
+
+/// The arithmetic of matrix products.
+public enum MatmulPrecision: Equatable, Sendable, CustomStringConvertible {
+    /// fp32 inputs, fp32 accumulation (the reference's `forward_dtype=float32`).
+    case fp32
+    /// Mixed precision: inputs rounded to bf16, products accumulated and stored in fp32.
+    case bf16(BF16Backend)
+
+    public var description: String {
+        switch self {
+        case .fp32: return "fp32"
+        case .bf16(.oneDNN): return "bf16"
+        case .bf16(.emulated): return "bf16 (emulated)"
+        }
+    }
+}
+
+/// Where bf16 products run.
+public enum BF16Backend: Sendable {
+    /// oneDNN's bf16 kernels (package trait `OneDNN`, a CPU with AVX512_BF16): the fast path.
+    case oneDNN
+    /// fp32 BLAS over bf16-rounded inputs: the same numbers at fp32 speed, on any CPU.
+    case emulated
 }
