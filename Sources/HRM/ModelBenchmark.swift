@@ -20,12 +20,15 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var gemmPeakFraction: Double
     /// The process's peak resident memory so far (configurations run smallest first).
     public var peakRSSMegabytes: Double
+    /// The most tensor memory alive at once so far (the engine's buffers in use, without the
+    /// pool's idle cache or the process's code and libraries).
+    public var peakTensorMegabytes: Double
 
     enum CodingKeys: String, CodingKey {
         case mode, preset, precision, batch, seconds, gflops
         case minimumSeconds = "min_seconds", maximumSeconds = "max_seconds"
         case samplesPerSecond = "samples_per_second", gemmPeakFraction = "gemm_peak_fraction"
-        case peakRSSMegabytes = "peak_rss_mb"
+        case peakRSSMegabytes = "peak_rss_mb", peakTensorMegabytes = "peak_tensor_mb"
     }
 }
 
@@ -167,7 +170,8 @@ public struct ModelBenchmark {
                     mode: mode, preset: presetName, precision: Self.name(of: precision), batch: b, seconds: median,
                     minimumSeconds: times.first!, maximumSeconds: times.last!,
                     samplesPerSecond: Double(b) / median, gflops: flops / median / 1e9,
-                    gemmPeakFraction: flops / median / 1e9 / peak, peakRSSMegabytes: Self.peakRSSMegabytes()))
+                    gemmPeakFraction: flops / median / 1e9 / peak, peakRSSMegabytes: Self.peakRSSMegabytes(),
+                    peakTensorMegabytes: Double(BufferPool.shared.peakLiveBytes) / 1_048_576))
             }
         }
     }

@@ -233,9 +233,9 @@ struct ModelBenchCommand: ParsableCommand {
             if json {
                 print(String(decoding: (try? encoder.encode(r)) ?? Data(), as: UTF8.self))
             } else {
-                print(String(format: "%@ batch %3d: %8.3f s (%.3f–%.3f)  %7.2f samples/s  %6.1f GFLOP/s (%.0f%% of GEMM peak)  peak RSS %.0f MiB",
+                print(String(format: "%@ batch %3d: %8.3f s (%.3f–%.3f)  %7.2f samples/s  %6.1f GFLOP/s (%.0f%% of GEMM peak)  peak RSS %.0f MiB (tensors %.0f)",
                              r.mode, r.batch, r.seconds, r.minimumSeconds, r.maximumSeconds, r.samplesPerSecond, r.gflops,
-                             100 * r.gemmPeakFraction, r.peakRSSMegabytes))
+                             100 * r.gemmPeakFraction, r.peakRSSMegabytes, r.peakTensorMegabytes))
             }
             fflush(stdout)
         }

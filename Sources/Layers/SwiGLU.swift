@@ -20,8 +20,11 @@ public final class SwiGLU: Module {
         downProjection = Linear(inFeatures: f, outFeatures: hiddenSize, using: &generator)
     }
 
+    /// The activation is recomputed in backward rather than kept (`swiGLUProjected`).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        downProjection(swiGLU(gateUpProjection(x)))
+        let y = swiGLUProjected(gateUpProjection(x), weight: downProjection.weight)
+        if let bias = downProjection.bias { return y + bias }
+        return y
     }
 
     public func namedParameters() -> [(name: String, tensor: Tensor)] {

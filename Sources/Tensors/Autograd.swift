@@ -6,15 +6,53 @@
 /// the output back, summing gradients that meet at a tensor. Backward closures run without
 /// recording, so gradients are plain tensors.
 
-/// How a recorded tensor was computed.
+/// How a recorded tensor was computed: where its inputs' gradients go, and a closure that maps
+/// its gradient to theirs.
+///
+/// A node does not hold its inputs' values, only their place in the graph (their own nodes, or
+/// the leaf tensors themselves), so an intermediate result that no backward closure captured is
+/// freed as soon as the forward pass stops using it. Each op's closure captures exactly what its
+/// backward reads (PyTorch's "saved tensors"); that is what training keeps in memory.
 final class Node {
-    let inputs: [Tensor]
-    /// Maps the output's gradient to the inputs' gradients (nil: no gradient for that input).
-    let backward: (Tensor) -> [Tensor?]
+    /// Per input: its node, the leaf tensor itself, or nil when it needs no gradient.
+    private(set) var inputs: [Edge?]
+    /// The shape of the recorded tensor (its gradient's shape).
+    let shape: [Int]
+    /// nil once the graph has been consumed by a backward pass.
+    private(set) var backward: ((Tensor) -> [Tensor?])?
 
-    init(inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
+    init(inputs: [Edge?], shape: [Int], backward: @escaping (Tensor) -> [Tensor?]) {
         self.inputs = inputs
+        self.shape = shape
         self.backward = backward
+    }
+
+    /// Drops the closure (and what it saved) and the edges: the graph behind it can go.
+    func release() {
+        backward = nil
+        inputs = []
+    }
+}
+
+/// Where a gradient flows.
+enum Edge {
+    /// A computed tensor's node.
+    case node(Node)
+    /// A leaf that requires a gradient (its `gradient` slot collects it).
+    case leaf(Tensor)
+
+    var id: ObjectIdentifier {
+        switch self {
+        case .node(let n): return ObjectIdentifier(n)
+        case .leaf(let t): return ObjectIdentifier(t)
+        }
+    }
+
+    var shape: [Int] {
+        switch self {
+        case .node(let n): return n.shape
+        case .leaf(let t): return t.shape
+        }
     }
 }
 
@@ -36,15 +74,26 @@ public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
 extension Tensor {
     /// Attaches a backward rule to `self` when recording and some input requires a gradient.
     ///
-    /// Ops call this once, right after computing their output. Returns `self`.
+    /// Ops call this once, right after computing their output. The closure must capture every
+    /// tensor whose values it reads (inputs or the output itself; the graph keeps none alive),
+    /// and nothing else large: capture shapes, not tensors, when only shapes are needed. A
+    /// closure that reads the output must capture `detached()` (capturing `self` is a cycle).
+    /// Returns `self`.
     @discardableResult
     func recorded(from inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         guard GradientMode.isRecording, inputs.contains(where: { $0.requiresGradient }) else {
             return self
         }
         requiresGradient = true
-        node = Node(inputs: inputs, backward: backward)
+        node = Node(inputs: inputs.map { $0.edge }, shape: shape, backward: backward)
         return self
+    }
+
+    /// Where this tensor's gradient goes: its node, itself (a leaf), or nowhere.
+    var edge: Edge? {
+        guard requiresGradient else { return nil }
+        if let node { return .node(node) }
+        return .leaf(self)
     }
 
     /// Whether this tensor is a leaf (not computed by a recorded op).
@@ -58,66 +107,73 @@ extension Tensor {
     ///   - retainGraph: keep the record so that backward can run again; by default it is freed.
     public func backward(seed: Tensor? = nil, retainGraph: Bool = false) {
         let grads = backpropagate(seed: seed, keep: nil, retainGraph: retainGraph)
-        for (leaf, g) in grads {
+        for (edge, g) in grads {
+            guard case .leaf(let leaf) = edge else { continue }
             if let existing = leaf.gradient {
                 leaf.gradient = withoutGradients { existing + g }
             } else {
                 leaf.gradient = g
             }
         }
+        if !retainGraph { node = nil }
     }
 
     /// Walks the graph in reverse topological order; returns the gradients of the leaves that
-    /// require one (or of the tensors in `keep`, when given). Intermediate gradients are freed
-    /// as soon as they have been propagated.
+    /// require one (or of the edges in `keep`, when given). Intermediate gradients are freed
+    /// as soon as they have been propagated, and (unless `retainGraph`) each node's saved
+    /// tensors as soon as its closure has run.
     func backpropagate(seed: Tensor?, keep: Set<ObjectIdentifier>?, retainGraph: Bool)
-        -> [(Tensor, Tensor)]
+        -> [(Edge, Tensor)]
     {
-        precondition(requiresGradient, "backward() on a tensor that does not require a gradient")
-        let order = topologicalOrder()
-        var pending: [ObjectIdentifier: Tensor] = [:]
-        pending[ObjectIdentifier(self)] = seed ?? Tensor.ones(shape)
+        guard let root = edge else {
+            preconditionFailure("backward() on a tensor that does not require a gradient")
+        }
         if let seed { precondition(seed.shape == shape, "seed \(seed.shape) vs output \(shape)") }
-        var results: [(Tensor, Tensor)] = []
+        let order = Self.topologicalOrder(from: root)
+        var pending: [ObjectIdentifier: Tensor] = [:]
+        pending[root.id] = seed ?? Tensor.ones(shape)
+        var results: [(Edge, Tensor)] = []
         withoutGradients {
-            for t in order.reversed() {
-                let id = ObjectIdentifier(t)
+            for e in order.reversed() {
+                let id = e.id
                 guard let g = pending[id] else { continue }
-                let wanted = keep.map { $0.contains(id) } ?? (t.node == nil)
-                if wanted { results.append((t, g)) }
+                let isLeaf: Bool
+                if case .leaf = e { isLeaf = true } else { isLeaf = false }
+                let wanted = keep.map { $0.contains(id) } ?? isLeaf
+                if wanted { results.append((e, g)) }
                 if keep == nil || !wanted { pending[id] = nil }
-                guard let node = t.node else { continue }
-                let inputGrads = node.backward(g)
+                // A node whose graph an earlier backward consumed passes nothing on.
+                guard case .node(let node) = e, let backward = node.backward else { continue }
+                let inputGrads = backward(g)
                 precondition(inputGrads.count == node.inputs.count, "backward arity mismatch")
                 for (input, ig) in zip(node.inputs, inputGrads) {
-                    guard input.requiresGradient, let ig else { continue }
+                    guard let input, let ig else { continue }
                     precondition(ig.shape == input.shape,
                                  "gradient shape \(ig.shape) does not match input \(input.shape)")
-                    let iid = ObjectIdentifier(input)
+                    let iid = input.id
                     if let existing = pending[iid] { pending[iid] = existing + ig } else { pending[iid] = ig }
                 }
-                if !retainGraph { t.node = nil }
+                if !retainGraph { node.release() }
             }
         }
         return results
     }
 
-    /// Tensors reachable from `self` through recorded nodes, each after all of its inputs.
-    private func topologicalOrder() -> [Tensor] {
-        var order: [Tensor] = []
-        var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Int)] = [(self, 0)]
-        visited.insert(ObjectIdentifier(self))
-        while let (t, next) = stack.popLast() {
-            let inputs = t.node?.inputs ?? []
+    /// Edges reachable from `root` through recorded nodes, each after all of its inputs.
+    private static func topologicalOrder(from root: Edge) -> [Edge] {
+        var order: [Edge] = []
+        var visited = Set<ObjectIdentifier>([root.id])
+        var stack: [(Edge, Int)] = [(root, 0)]
+        while let (e, next) = stack.popLast() {
+            var inputs: [Edge?] = []
+            if case .node(let node) = e { inputs = node.inputs }
             if next < inputs.count {
-                stack.append((t, next + 1))
-                let child = inputs[next]
-                if child.requiresGradient, visited.insert(ObjectIdentifier(child)).inserted {
+                stack.append((e, next + 1))
+                if let child = inputs[next], visited.insert(child.id).inserted {
                     stack.append((child, 0))
                 }
             } else {
-                order.append(t)
+                order.append(e)
             }
         }
         return order
@@ -131,9 +187,9 @@ extension Tensor {
 public func gradients(of output: Tensor, withRespectTo inputs: [Tensor], seed: Tensor? = nil)
     -> [Tensor]
 {
-    let keep = Set(inputs.map(ObjectIdentifier.init))
+    let keep = Set(inputs.compactMap { $0.edge?.id })
     let found = output.backpropagate(seed: seed, keep: keep, retainGraph: true)
     var byID: [ObjectIdentifier: Tensor] = [:]
-    for (t, g) in found { byID[ObjectIdentifier(t)] = g }
-    return inputs.map { byID[ObjectIdentifier($0)] ?? Tensor.zeros($0.shape) }
+    for (e, g) in found { byID[e.id] = g }
+    return inputs.map { t in t.edge.flatMap { byID[$0.id] } ?? Tensor.zeros(t.shape) }
 }

@@ -34,6 +34,18 @@ public final class BufferPool: @unchecked Sendable {
     private let limitBytes: Int
     /// Buffers handed out that did not come from the cache (a steady-state loop keeps this flat).
     public private(set) var freshAllocations = 0
+    /// Bytes of buffers currently handed out (tensors alive), and the most there have been.
+    public private(set) var liveBytes = 0
+    public private(set) var peakLiveBytes = 0
+    /// Bytes of idle (cached) buffers now.
+    public var cachedBytes: Int { lock.lock(); defer { lock.unlock() }; return idleBytes }
+
+    /// Starts a new peak measurement from the current live bytes.
+    public func resetPeak() {
+        lock.lock()
+        peakLiveBytes = liveBytes
+        lock.unlock()
+    }
 
     /// Fresh allocations made by the calling thread (ops allocate their outputs on the calling
     /// thread, so this counts one computation's allocations even while other threads run).
@@ -49,6 +61,8 @@ public final class BufferPool: @unchecked Sendable {
     func take(_ count: Int) -> UnsafeMutablePointer<Float> {
         let n = max(count, 1)
         lock.lock()
+        liveBytes += n * 4
+        peakLiveBytes = max(peakLiveBytes, liveBytes)
         if var list = idle[n], let p = list.popLast() {
             idle[n] = list
             idleBytes -= n * 4
@@ -67,6 +81,7 @@ public final class BufferPool: @unchecked Sendable {
     func give(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
         let n = max(count, 1)
         lock.lock()
+        liveBytes -= n * 4
         if idleBytes + n * 4 <= limitBytes {
             idle[n, default: []].append(pointer)
             idleBytes += n * 4

@@ -135,6 +135,9 @@ extension GradientCase {
             scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], causal: true)
         },
         GradientCase("swiGLU", [[3, 10]], range: -2...2) { swiGLU($0[0]) },
+        GradientCase("swiGLUProjected", [[2, 3, 10], [4, 5]], range: -2...2) {
+            swiGLUProjected($0[0], weight: $0[1])
+        },
         GradientCase("crossEntropy (ignore)", [[4, 5]], range: -2...2) {
             crossEntropy(logits: $0[0], labels: [1, -100, 4, 0])
         },

@@ -1,5 +1,7 @@
 /// Scaled dot-product attention, fused per (batch, head): scores, softmax and mixing in one
-/// pass, with the probabilities kept for backward.
+/// pass. The probabilities are not kept: backward recomputes each head's (one small GEMM and a
+/// softmax, about 2 % of a block's backward), which saves `[batch, heads, N, N]` floats per
+/// layer of training memory, as flash attention does.
 ///
 /// Layout `[batch, positions, heads, headDimension]` for q, k, v and the output, i.e. exactly
 /// what a fused `qkv` projection produces and what the output projection reads, so no
@@ -18,43 +20,51 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     let (b, n, h, d) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
     let scale = 1 / Float(d).squareRoot()
     let out = Tensor(uninitializedShape: query.shape)
-    let probabilities = Tensor(uninitializedShape: [b, h, n, n])
-    let q = query.pointer, k = key.pointer, v = value.pointer
-    let o = out.pointer, p = probabilities.pointer
     let ld = h * d
-    Parallel.forEach(b * h, cost: n * n * d) { range in
-        for item in range {
-            let (bi, hi) = (item / h, item % h)
-            let base = bi * n * ld + hi * d
-            let pi = p + item * n * n
-            GEMM.raw(transposeA: false, transposeB: true, m: n, n: n, k: d, alpha: scale,
-                     a: q + base, lda: ld, b: k + base, ldb: ld, c: pi, ldc: n)
-            for r in 0..<n {
-                let row = pi + r * n
-                if causal {
-                    softmaxRow(row, row, r + 1)
-                    for j in (r + 1)..<n { row[j] = 0 }
-                } else {
-                    softmaxRow(row, row, n)
-                }
+    let q = query.pointer, k = key.pointer, v = value.pointer, o = out.pointer
+    /// Writes head `item`'s probabilities softmax(q·kᵀ·s) into `pi` ([n, n]).
+    @inline(__always) func probabilities(_ item: Int, into pi: UnsafeMutablePointer<Float>) {
+        let base = (item / h) * n * ld + (item % h) * d
+        GEMM.raw(transposeA: false, transposeB: true, m: n, n: n, k: d, alpha: scale,
+                 a: q + base, lda: ld, b: k + base, ldb: ld, c: pi, ldc: n)
+        for r in 0..<n {
+            let row = pi + r * n
+            if causal {
+                softmaxRow(row, row, r + 1)
+                for j in (r + 1)..<n { row[j] = 0 }
+            } else {
+                softmaxRow(row, row, n)
             }
-            GEMM.raw(transposeA: false, transposeB: false, m: n, n: d, k: n,
-                     a: pi, lda: n, b: v + base, ldb: ld, c: o + base, ldc: ld)
         }
     }
-    return out.recorded(from: [query, key, value]) { [probabilities] g in
-        withExtendedLifetime(probabilities) {}
+    do {
+        let scratch = Tensor(uninitializedShape: [b * h, n, n])
+        let p = scratch.pointer
+        Parallel.forEach(b * h, cost: n * n * d) { range in
+            for item in range {
+                let base = (item / h) * n * ld + (item % h) * d
+                let pi = p + item * n * n
+                probabilities(item, into: pi)
+                GEMM.raw(transposeA: false, transposeB: false, m: n, n: d, k: n,
+                         a: pi, lda: n, b: v + base, ldb: ld, c: o + base, ldc: ld)
+            }
+        }
+    }
+    return out.recorded(from: [query, key, value]) { [query, key, value] g in
+        withExtendedLifetime((query, key, value)) {}
         let dq = Tensor(uninitializedShape: query.shape)
         let dk = Tensor(uninitializedShape: key.shape)
         let dv = Tensor(uninitializedShape: value.shape)
+        let probabilityScratch = Tensor(uninitializedShape: [b * h, n, n])
         let scratch = Tensor(uninitializedShape: [b * h, n, n])
         let pg = g.pointer, pdq = dq.pointer, pdk = dk.pointer, pdv = dv.pointer
-        let ps = scratch.pointer
+        let ps = scratch.pointer, p = probabilityScratch.pointer
         Parallel.forEach(b * h, cost: n * n * d * 4) { range in
             for item in range {
                 let (bi, hi) = (item / h, item % h)
                 let base = bi * n * ld + hi * d
                 let pi = p + item * n * n, ds = ps + item * n * n
+                probabilities(item, into: pi)
                 // dV = Pᵀ · dO
                 GEMM.raw(transposeA: true, transposeB: false, m: n, n: d, k: n,
                          a: pi, lda: n, b: pg + base, ldb: ld, c: pdv + base, ldc: ld)

@@ -24,15 +24,17 @@ func broadcastZip<F: BinaryFunction>(_ f: F, _ a: Tensor, _ b: Tensor) -> Tensor
 
 /// Elementwise `a + b` (broadcasting).
 public func + (a: Tensor, b: Tensor) -> Tensor {
-    broadcastZip(AddFunction(), a, b).recorded(from: [a, b]) { g in
-        [g.summed(toShape: a.shape), g.summed(toShape: b.shape)]
+    let (aShape, bShape) = (a.shape, b.shape)  // only the shapes: the values may be freed
+    return broadcastZip(AddFunction(), a, b).recorded(from: [a, b]) { g in
+        [g.summed(toShape: aShape), g.summed(toShape: bShape)]
     }
 }
 
 /// Elementwise `a - b` (broadcasting).
 public func - (a: Tensor, b: Tensor) -> Tensor {
-    broadcastZip(SubtractFunction(), a, b).recorded(from: [a, b]) { g in
-        [g.summed(toShape: a.shape), (-g).summed(toShape: b.shape)]
+    let (aShape, bShape) = (a.shape, b.shape)
+    return broadcastZip(SubtractFunction(), a, b).recorded(from: [a, b]) { g in
+        [g.summed(toShape: aShape), (-g).summed(toShape: bShape)]
     }
 }
 
@@ -182,9 +184,10 @@ public func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
     Parallel.forEach(out.count, cost: 4) { range in
         for i in range { po[i] = pc[i] != 0 ? pa[i] : pb[i] }
     }
+    let (aShape, bShape) = (a.shape, b.shape)
     return out.recorded(from: [a, b]) { g in
         let mask = notEqualZero(c)
-        return [(g * mask).summed(toShape: a.shape), (g * (1 - mask)).summed(toShape: b.shape)]
+        return [(g * mask).summed(toShape: aShape), (g * (1 - mask)).summed(toShape: bShape)]
     }
 }
 

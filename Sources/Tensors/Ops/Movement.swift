@@ -12,7 +12,8 @@ extension Tensor {
         }
         precondition(Shape.count(s) == count, "cannot reshape \(shape) to \(newShape)")
         let out = Tensor(shape: s, storage: storage)
-        return out.recorded(from: [self]) { g in [g.reshaped(self.shape)] }
+        let inputShape = shape
+        return out.recorded(from: [self]) { g in [g.reshaped(inputShape)] }
     }
 
     /// Axes reordered: result axis `i` is this tensor's axis `axes[i]`.
@@ -49,8 +50,9 @@ extension Tensor {
         let m = range.count
         copyBlocks(from: pointer, fromRow: n * inner, fromOffset: range.lowerBound * inner,
                    to: out.pointer, toRow: m * inner, toOffset: 0, rows: outer, length: m * inner)
+        let inputShape = shape
         return out.recorded(from: [self]) { g in
-            let dx = Tensor.zeros(self.shape)
+            let dx = Tensor.zeros(inputShape)
             copyBlocks(from: g.pointer, fromRow: m * inner, fromOffset: 0,
                        to: dx.pointer, toRow: n * inner, toOffset: range.lowerBound * inner,
                        rows: outer, length: m * inner)
@@ -64,7 +66,8 @@ extension Tensor {
         let out = Tensor(uninitializedShape: target)
         let strides = Shape.broadcastStrides(shape, to: target)
         permuteKernel(pointer, out.pointer, outShape: target, sourceStrides: strides)
-        return out.recorded(from: [self]) { g in [g.summed(toShape: self.shape)] }
+        let inputShape = shape
+        return out.recorded(from: [self]) { g in [g.summed(toShape: inputShape)] }
     }
 
     /// Rows of this tensor (indices into axis 0), stacked: `[indices.count, shape[1...]...]`.
@@ -82,8 +85,9 @@ extension Tensor {
         Parallel.forEach(indices.count, cost: rowSize) { range in
             for r in range { (dst + r * rowSize).update(from: src + Int(indices[r]) * rowSize, count: rowSize) }
         }
+        let inputShape = shape
         return out.recorded(from: [self]) { g in
-            let dx = Tensor.zeros(self.shape)
+            let dx = Tensor.zeros(inputShape)
             for (r, i) in indices.enumerated() {
                 let d = dx.pointer + Int(i) * rowSize, s = g.pointer + r * rowSize
                 for j in 0..<rowSize { d[j] += s[j] }

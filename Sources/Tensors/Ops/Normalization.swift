@@ -24,9 +24,12 @@ public func rmsNorm(_ x: Tensor, epsilon: Float = 1e-5) -> Tensor {
             for i in 0..<n { yr[i] = xr[i] * r }
         }
     }
+    // Backward reads y and r only, so x itself can be freed (it usually is a residual sum
+    // nothing else keeps).
+    let (saved, shape) = (y.detached(), x.shape)
     return y.recorded(from: [x]) { [scales] g in
-        withExtendedLifetime(scales) {}
-        let dx = Tensor(uninitializedShape: x.shape)
+        withExtendedLifetime((saved, scales)) {}
+        let dx = Tensor(uninitializedShape: shape)
         let pg = g.pointer, pd = dx.pointer
         Parallel.forEach(rows, cost: n * 3) { range in
             for row in range {

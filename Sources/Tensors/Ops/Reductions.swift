@@ -66,15 +66,16 @@ extension Tensor {
         let (outer, n, inner) = axisSplit(axis)
         let out = Tensor(uninitializedShape: reducedShape(axis, keepDims: keepDims))
         sumKernel(pointer, out.pointer, outer: outer, n: n, inner: inner)
-        let kept = reducedShape(axis, keepDims: true)
-        return out.recorded(from: [self]) { g in [g.reshaped(kept).broadcast(to: self.shape)] }
+        let kept = reducedShape(axis, keepDims: true), inputShape = shape
+        return out.recorded(from: [self]) { g in [g.reshaped(kept).broadcast(to: inputShape)] }
     }
 
     /// The sum of all elements, as a scalar tensor.
     public func sum() -> Tensor {
         let out = Tensor(uninitializedShape: [])
         out.pointer[0] = rowSum(pointer, count)
-        return out.recorded(from: [self]) { g in [g.broadcast(to: self.shape)] }
+        let inputShape = shape
+        return out.recorded(from: [self]) { g in [g.broadcast(to: inputShape)] }
     }
 
     /// The mean along `axis`.
@@ -105,8 +106,9 @@ extension Tensor {
             }
             done = outer * inner
         }
+        let inputShape = shape
         return out.recorded(from: [self]) { g in
-            let dx = Tensor.zeros(self.shape)
+            let dx = Tensor.zeros(inputShape)
             for o in 0..<outer {
                 for i in 0..<inner {
                     dx.pointer[(o * n + Int(index[o * inner + i])) * inner + i] = g.pointer[o * inner + i]

@@ -16,8 +16,9 @@ public func rotaryEmbedding(_ x: Tensor, cos: Tensor, sin: Tensor) -> Tensor {
                  "rotary tables must be [\(n), \(d)] (d even); got \(cos.shape), \(sin.shape)")
     let y = Tensor(uninitializedShape: x.shape)
     rotaryKernel(x.pointer, y.pointer, cos.pointer, sin.pointer, b: b, n: n, h: h, d: d, sign: 1)
+    let shape = x.shape  // backward needs only the tables
     return y.recorded(from: [x]) { g in
-        let dx = Tensor(uninitializedShape: x.shape)
+        let dx = Tensor(uninitializedShape: shape)
         rotaryKernel(g.pointer, dx.pointer, cos.pointer, sin.pointer, b: b, n: n, h: h, d: d,
                      sign: -1)
         return [dx]

@@ -24,8 +24,11 @@ public func softmax(_ x: Tensor) -> Tensor {
     Parallel.forEach(rows, cost: n * 4) { range in
         for r in range { softmaxRow(px + r * n, py + r * n, n) }
     }
+    // Backward reads the output only: keep it (not x) alive.
+    let (saved, shape) = (y.detached(), x.shape)
     return y.recorded(from: [x]) { g in
-        let dx = Tensor(uninitializedShape: x.shape)
+        withExtendedLifetime(saved) {}
+        let dx = Tensor(uninitializedShape: shape)
         let pg = g.pointer, pd = dx.pointer
         Parallel.forEach(rows, cost: n * 2) { range in
             for r in range {
@@ -56,8 +59,10 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
             for i in 0..<n { yr[i] = xr[i] - shift }
         }
     }
+    let (saved, shape) = (y.detached(), x.shape)
     return y.recorded(from: [x]) { g in
-        let dx = Tensor(uninitializedShape: x.shape)
+        withExtendedLifetime(saved) {}
+        let dx = Tensor(uninitializedShape: shape)
         let pg = g.pointer, pd = dx.pointer
         Parallel.forEach(rows, cost: n * 4) { range in
             for r in range {
