@@ -18,7 +18,8 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var gflops: Double
     /// `gflops` over the GEMM peak measured in the same process.
     public var gemmPeakFraction: Double
-    /// The process's peak resident memory so far (configurations run smallest first).
+    /// The process's peak resident memory so far (configurations run smallest first, and the
+    /// pool's cache is emptied between them, so this is the largest configuration's own peak).
     public var peakRSSMegabytes: Double
     /// The most tensor memory alive at once so far (the engine's buffers in use, without the
     /// pool's idle cache or the process's code and libraries).
@@ -133,6 +134,10 @@ public struct ModelBenchmark {
         let c = configuration
         for mode in modes {
             for b in batches.sorted() {
+                // Each configuration's memory on its own: drop the previous one's cached buffers
+                // (other sizes, which this one cannot reuse) and restart the tensor peak.
+                BufferPool.shared.trim()
+                BufferPool.shared.resetPeak()
                 func batch(_ k: Int) -> PuzzleBatch {
                     let tokens = (0..<(b * c.sequenceLength)).map { Int32(($0 * 7 + k * 13) % (c.vocabularySize - 1) + 1) }
                     return PuzzleBatch(inputs: tokens, labels: tokens.reversed(), puzzleIdentifiers: Array(repeating: 0, count: b))

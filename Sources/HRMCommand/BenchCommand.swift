@@ -184,8 +184,9 @@ struct ModelBenchCommand: ParsableCommand {
             shapes (a training step is the recorded segment, the Q-target segment and the \
             backward of the last L and H calls) and the fraction of a GEMM peak measured in \
             the same process (fp32: raw sgemm; bf16: the engine's bf16 product, conversion \
-            included), and the process's peak memory (configurations run smallest \
-            first, so each figure is the largest so far).
+            included), the process's peak resident memory (configurations run smallest \
+            first with the buffer cache emptied between them, so each figure is that \
+            configuration's peak) and the peak of live tensor memory.
 
             Example:
               hrm bench model --preset sudoku --mode train --batch 1,8,64 --repeat 3 --json
