@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Times HRM in PyTorch (CPU, float32) the way `hrm bench model` times swift-hrm.
+"""Times HRM in PyTorch (CPU) the way `hrm bench model` times swift-hrm.
 
 Uses hrm_reference.py (our PyTorch implementation of the spec; the reference's own model runs
 the same mathematics) with the paper's Sudoku preset by default. Prints one JSON object per
 configuration: mode, preset, precision, batch, samples_per_second, seconds.
 
-Usage: bench_torch.py --mode train|eval --batch N [--repeat K] [--threads 2]
+--precision bf16 runs the model's forward under torch.autocast(cpu, bfloat16): matrix products
+in bf16 with fp32 accumulation, fp32 master weights, optimizer and losses; the same semantics as
+`hrm bench model --precision bf16`.
+
+Usage: bench_torch.py --mode train|eval --batch N [--repeat K] [--threads 2] [--precision fp32|bf16]
 """
+import contextlib
 import argparse
 import json
 import math
@@ -49,7 +54,14 @@ def main():
     a.add_argument("--batch", type=int, default=1)
     a.add_argument("--repeat", type=int, default=3)
     a.add_argument("--threads", type=int, default=2)
+    a.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     args = a.parse_args()
+
+    def precision():
+        if args.precision == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     torch.set_num_threads(args.threads)
     c = dict(SUDOKU)
     params = parameters(c)
@@ -66,8 +78,10 @@ def main():
         carry = model.initial_carry(batch)
         for k in range(args.repeat + 2):
             start = time.perf_counter()
-            carry, logits, q_halt, q_continue, target = model.act_step(carry, batch, training=True)
-            total, _, _, _ = ref.act_loss(carry, logits, q_halt, q_continue, target)
+            with precision():
+                carry, logits, q_halt, q_continue, target = model.act_step(carry, batch, training=True)
+            total, _, _, _ = ref.act_loss(carry, logits.float(), q_halt.float(), q_continue.float(),
+                                          target if target is None else target.float())
             (total / B).backward()
             ref.sign_sgd(params["puzzle_emb.weights"], model.local_weights.grad, model.local_ids, 1e-4, 1.0)
             adam.step()
@@ -76,7 +90,7 @@ def main():
             if k >= 2:
                 times.append(time.perf_counter() - start)
     else:
-        with torch.no_grad():
+        with torch.no_grad(), precision():
             for k in range(args.repeat + 1):
                 carry = model.initial_carry(batch)
                 start = time.perf_counter()
@@ -86,7 +100,7 @@ def main():
                     times.append(time.perf_counter() - start)
     times.sort()
     median = times[len(times) // 2]
-    print(json.dumps({"mode": args.mode, "preset": "sudoku", "precision": "fp32", "batch": B,
+    print(json.dumps({"mode": args.mode, "preset": "sudoku", "precision": args.precision, "batch": B,
                       "seconds": median, "samples_per_second": B / median, "torch": torch.__version__}))
 
 
