@@ -199,8 +199,7 @@ struct ModelBenchCommand: ParsableCommand {
     var mode: String = "both"
     @Option(help: "Comma-separated batch sizes.")
     var batch: String = "1,8,64"
-    @Option(help: "fp32; bf16 (mixed precision: bf16 matrix products with fp32 accumulation through oneDNN; needs a build with --traits OneDNN and a CPU with AVX512_BF16); bf16-emulated (the same numbers on fp32 BLAS, for checking; not faster).")
-    var precision: String = "fp32"
+    @OptionGroup var precisionOptions: PrecisionOptions
     @Option(help: "Timed repetitions; the median is reported.")
     var `repeat`: Int = 3
     @Flag(help: "Print one JSON object per configuration.")
@@ -214,22 +213,16 @@ struct ModelBenchCommand: ParsableCommand {
         guard parseBatchSizes(batch) != nil else {
             throw ValidationError("--batch must be positive whole numbers separated by commas, e.g. 1,8,64; got '\(batch)'.")
         }
-        guard let p = ModelBenchmark.precision(named: precision) else {
-            throw ValidationError("--precision must be fp32, bf16 or bf16-emulated; got '\(precision)'.")
-        }
-        if let reason = GEMM.unavailability(of: p) {
-            throw ValidationError("--precision \(precision) cannot run here: \(reason) Nothing is run in its place.")
-        }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1.") }
     }
 
     func run() throws {
         let bench = ModelBenchmark(presetName: preset, configuration: HRMConfiguration.presets[preset]!,
                                    batches: parseBatchSizes(batch)!, modes: mode == "both" ? ["train", "eval"] : [mode],
-                                   repeats: `repeat`, precision: ModelBenchmark.precision(named: precision)!)
+                                   repeats: `repeat`, precision: precisionOptions.value)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        if !json { print("preset \(preset), \(precision), \(Parallel.threadCount) threads; median of \(`repeat`)") }
+        if !json { print("preset \(preset), \(precisionOptions.precision), \(Parallel.threadCount) threads; median of \(`repeat`)") }
         bench.run { r in
             if json {
                 print(String(decoding: (try? encoder.encode(r)) ?? Data(), as: UTF8.self))

@@ -36,6 +36,7 @@ struct EvalCommand: ParsableCommand {
     var limit: Int?
     @Option(help: "Examples per batch.")
     var batch: Int = 64
+    @OptionGroup var precisionOptions: PrecisionOptions
     @Flag(help: "Print the report as one JSON object.")
     var json = false
     @Option(help: "ARC only: where to write the Kaggle-style submission (two attempts per test input).")
@@ -51,6 +52,10 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
+        try precisionOptions.run { try runAtPrecision() }
+    }
+
+    private func runAtPrecision() throws {
         let model = try loadModel(checkpoint, config: config)
         let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: [split])
         guard let s = dataset.splits[split] else { throw CommandError("\(data) has no \(split) split.") }

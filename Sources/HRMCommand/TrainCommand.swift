@@ -18,6 +18,10 @@ struct TrainCommand: ParsableCommand {
             H_cycles, lr, global_batch_size, epochs, eval_interval, …). Ctrl-C saves a checkpoint \
             and stops; --resume continues with exactly the numbers of an uninterrupted run.
 
+            --precision bf16 trains with bf16 matrix products (fp32 accumulation, weights, \
+            optimizer and losses) where this build and CPU can (it applies to this invocation; \
+            give it again with --resume).
+
             Defaults differ from the reference's GPU recipe where a CPU needs it: \
             global_batch_size 64, lr 1e-4 with 100 warm-up steps, epochs 100, eval_interval 10.
 
@@ -37,6 +41,7 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
     @Option(name: .customLong("init"), help: ArgumentHelp("Start from this checkpoint's weights (a run folder or .safetensors), e.g. the previous stage of a curriculum. Its architecture replaces --config (halt_max_steps and halt_exploration_prob may still be overridden); the optimizer starts fresh.", valueName: "CHECKPOINT"))
     var initialWeights: String?
+    @OptionGroup var precisionOptions: PrecisionOptions
     @Argument(help: "Overrides, key=value (e.g. lr=3e-4 hidden_size=256 epochs=500).")
     var overrides: [String] = []
 
@@ -52,6 +57,10 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        try precisionOptions.run { try runAtPrecision() }
+    }
+
+    private func runAtPrecision() throws {
         let run: TrainingRun
         if let resume {
             run = try TrainingRun(resuming: URL(fileURLWithPath: resume))

@@ -239,6 +239,43 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["train", "--resume", "r", "--init", "x"]) }
     }
 
+    /// --precision reaches the training step and the evaluation: the same seeded run in
+    /// emulated bf16 ends with weights close to, but not equal to, the fp32 run's.
+    @Test func trainAndEvalTakeAPrecision() throws {
+        let dir = try temporaryDirectory("hrm-precision")
+        let data = dir.appendingPathComponent("data")
+        let splits = SmallSudokuGenerator.generateSplits(SmallSudokuGenerator(size: 4, blanks: 2...6), count: 64, testCount: 8, seed: 4)
+        try SudokuDataset.build(size: 4, train: splits.train, test: splits.test).write(to: data)
+        func train(_ name: String, _ precision: String) throws -> HierarchicalReasoningModel {
+            var command = try #require(try HRMCommand.parseAsRoot(
+                ["train", "--data", data.path, "--config", "tiny", "--out", dir.appendingPathComponent(name).path,
+                 "--precision", precision, "global_batch_size=16", "epochs=2", "eval_interval=2", "eval_limit=8"]) as? TrainCommand)
+            try command.run()
+            return try Checkpoint.load(from: dir.appendingPathComponent("\(name)/model.safetensors"))
+        }
+        let full = try train("fp32", "fp32"), mixed = try train("bf16", "bf16-emulated")
+        var largest: Float = 0
+        for (a, b) in zip(full.namedParameters(), mixed.namedParameters()) {
+            for (x, y) in zip(a.tensor.scalars, b.tensor.scalars) { largest = max(largest, abs(x - y)) }
+        }
+        #expect(largest > 0, "bf16 training left the same weights as fp32: the precision did not reach it")
+        #expect(largest < 0.05, "bf16 and fp32 training diverged by \(largest) in 8 steps")
+        var eval = try #require(try HRMCommand.parseAsRoot(["eval", "--checkpoint", dir.appendingPathComponent("bf16").path,
+                                                            "--data", data.path, "--precision", "bf16-emulated", "--json"]) as? EvalCommand)
+        try eval.run()
+        #expect(throws: (any Error).self) {
+            try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--precision", "fp8"])
+        }
+        if let reason = GEMM.unavailability(of: .bf16(.oneDNN)) {
+            do {
+                _ = try HRMCommand.parseAsRoot(["train", "--data", "d", "--out", "o", "--precision", "bf16"])
+                Issue.record("bf16 training accepted although: \(reason)")
+            } catch {
+                #expect(HRMCommand.message(for: error).contains(reason))
+            }
+        }
+    }
+
     @Test func aCheckpointThatDoesNotFitTheDatasetIsOneSentence() throws {
         let c = HRMConfiguration.tiny
         let m = DatasetMetadata(vocabularySize: 6, sequenceLength: 900, puzzleIdentifierCount: 1, totalGroups: 1, meanPuzzleExamples: 1)
