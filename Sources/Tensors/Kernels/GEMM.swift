@@ -23,7 +23,7 @@ public enum GEMM {
     /// The precision of `multiply` and `batched` (the products of `matmul`, so of every
     /// linear layer) in the current task: fp32 by default. Attention's score and value products
     /// (`GEMM.raw`) stay fp32. Set it for a scope with `GEMM.$precision.withValue(...)`, after
-    /// checking `available(_:)`.
+    /// checking `unavailability(of:)`.
     @TaskLocal public static var precision: MatmulPrecision = .fp32
 
     /// nil when `precision` can run here, else why not (one sentence for the user).
