@@ -182,6 +182,31 @@ extension GradientCase {
         #expect(y.isLeaf)
     }
 
+    /// The graph keeps only what backward reads: a residual sum that `rmsNorm` consumes (its
+    /// backward reads its output) is freed during the forward pass, a product's input is kept
+    /// until backward has run, then freed with the graph.
+    @Test func theGraphKeepsOnlyWhatBackwardReads() {
+        var rng = RandomGenerator(seed: 9)
+        let x = Tensor.uniform([4, 8], in: -1...1, using: &rng).requiringGradient()
+        weak var residual: Storage?
+        let normed: Tensor = {
+            let s = x + x
+            residual = s.storage
+            return rmsNorm(s)
+        }()
+        #expect(residual == nil, "the graph keeps a value no backward reads")
+        weak var factor: Storage?
+        let product: Tensor = {
+            let s = x + x
+            factor = s.storage
+            return s * s
+        }()
+        #expect(factor != nil, "a value backward reads was freed")
+        (normed.sum() + product.sum()).backward()
+        #expect(factor == nil, "backward did not free the graph's saved values")
+        #expect(x.gradient != nil)
+    }
+
     @Test func detachedStopsTheGradient() {
         let x = Tensor([1, 2], shape: [2]).requiringGradient()
         let y = (x.detached() * x).sum()   // d/dx = detached(x) = [1, 2]
