@@ -180,14 +180,15 @@ extension Evaluator {
     /// `evaluate`, plus the same accuracies grouped by the number of cells to fill, in buckets
     /// of `bucketWidth` starting at multiples of it (e.g. 30–34, 35–39, …); empty buckets omitted.
     public static func evaluateByDifficulty(model: HierarchicalReasoningModel, split: DatasetSplit, batchSize: Int,
-                                            bucketWidth: Int = 5, maxSteps: Int? = nil,
+                                            bucketWidth: Int = 5, maxSteps: Int? = nil, haltEarly: Bool = false,
                                             progress: (Int, Int) -> Void = { _, _ in })
         -> (report: EvaluationReport, buckets: [DifficultyBucket])
     {
         precondition(bucketWidth > 0)
         let s = split.metadata.sequenceLength
         var tally: [Int: (count: Int, exact: Int, right: Int, cells: Int)] = [:]
-        let report = evaluate(model: model, split: split, batchSize: batchSize, maxSteps: maxSteps, progress: progress) { batch, row, step in
+        let report = evaluate(model: model, split: split, batchSize: batchSize, maxSteps: maxSteps, haltEarly: haltEarly,
+                              progress: progress) { batch, row, step in
             var blanks = 0, right = 0, exact = true
             for t in 0..<s {
                 let (label, input) = (batch.labels[row * s + t], batch.inputs[row * s + t])
