@@ -98,20 +98,6 @@ public struct ModelBenchmark {
         return best
     }
 
-    /// The `--precision` spelling of a precision.
-    public static func name(of precision: MatmulPrecision) -> String {
-        switch precision {
-        case .fp32: return "fp32"
-        case .bf16(.oneDNN): return "bf16"
-        case .bf16(.emulated): return "bf16-emulated"
-        }
-    }
-
-    /// The precision named `name` (fp32, bf16, bf16-emulated), or nil.
-    public static func precision(named name: String) -> MatmulPrecision? {
-        [MatmulPrecision.fp32, .bf16(.oneDNN), .bf16(.emulated)].first { Self.name(of: $0) == name }
-    }
-
     public static func peakRSSMegabytes() -> Double {
         var usage = rusage()
         #if canImport(Darwin)
@@ -172,7 +158,7 @@ public struct ModelBenchmark {
                 times.sort()
                 let median = times[times.count / 2]
                 report(ModelBenchmarkResult(
-                    mode: mode, preset: presetName, precision: Self.name(of: precision), batch: b, seconds: median,
+                    mode: mode, preset: presetName, precision: precision.description, batch: b, seconds: median,
                     minimumSeconds: times.first!, maximumSeconds: times.last!,
                     samplesPerSecond: Double(b) / median, gflops: flops / median / 1e9,
                     gemmPeakFraction: flops / median / 1e9 / peak, peakRSSMegabytes: Self.peakRSSMegabytes(),

@@ -14,8 +14,8 @@ struct DemoCommand: ParsableCommand {
             1. Loads the shipped model (models/sudoku-9x9, checked against its manifest), \
             generates --puzzles 9×9 Sudokus it never saw (blanks drawn from --blanks), and prints \
             its exact accuracy by number of blanks, each puzzle answered at the step its Q head \
-            halts (as hrm solve answers), and the accuracy when every puzzle runs all ACT steps. 2. Shows one solve step by step. 3. Trains a \
-            small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
+            halts (as hrm solve answers), and the accuracy when every puzzle runs all ACT steps. \
+            2. Shows one solve step by step. 3. Trains a small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
             evaluates it on fresh puzzles. DIR gets the data, the live run, its curves and \
             report.json; the shipped model is only read.
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import HRM
 import Tensors
 
 /// `--precision fp32|bf16|bf16-emulated`, shared by the commands that run the model. bf16 that
@@ -10,7 +9,7 @@ struct PrecisionOptions: ParsableArguments {
     var precision: String = "fp32"
 
     func validate() throws {
-        guard let p = ModelBenchmark.precision(named: precision) else {
+        guard let p = MatmulPrecision(named: precision) else {
             throw ValidationError("--precision must be fp32, bf16 or bf16-emulated; got '\(precision)'.")
         }
         if let reason = GEMM.unavailability(of: p) {
@@ -18,8 +17,8 @@ struct PrecisionOptions: ParsableArguments {
         }
     }
 
-    /// The validated precision.
-    var value: MatmulPrecision { ModelBenchmark.precision(named: precision) ?? .fp32 }
+    /// The precision, once `validate()` has accepted its spelling.
+    var value: MatmulPrecision { MatmulPrecision(named: precision)! }
 
     /// Runs `body` with the model's matrix products at this precision.
     func run<R>(_ body: () throws -> R) rethrows -> R {

@@ -73,18 +73,31 @@ import TestSupport
         #expect(names == gradientNames)
     }
 
-    @Test func evaluationStepsMatch() throws {
-        let model = makeModel()
-        let act = AdaptiveComputation(model: model, isTraining: false)
+    /// The fixture's three evaluation ACT steps at `precision`: each step's output, then the carry.
+    func evaluationSteps(precision: MatmulPrecision = .fp32) throws -> (outputs: [ACTStepOutput], carry: ACTCarry) {
+        let act = AdaptiveComputation(model: makeModel(), isTraining: false)
         let b = try batch("eval")
         var carry = act.initialCarry(batch: b)
         var rng = RandomGenerator(seed: 0)
-        for step in 1...3 {
-            let out = withoutGradients { act.step(&carry, batch: b, using: &rng) }
-            try expectClose(out.logits, "eval.logits.\(step)", relative: 1e-4)
-            try expectClose(out.qHalt, "eval.q_halt.\(step)", relative: 1e-4)
-            try expectClose(out.qContinue, "eval.q_continue.\(step)", relative: 1e-4)
+        let outputs = (1...3).map { _ in
+            GEMM.$precision.withValue(precision) { withoutGradients { act.step(&carry, batch: b, using: &rng) } }
         }
+        return (outputs, carry)
+    }
+
+    /// Each step's logits and Q values against the fixture's (`floor` as in `expectClose`).
+    func expectStepsClose(_ outputs: [ACTStepOutput], relative: Float, floor: Float = 1e-2,
+                          sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for (step, out) in zip(1..., outputs) {
+            try expectClose(out.logits, "eval.logits.\(step)", relative: relative, floor: floor, sourceLocation: sourceLocation)
+            try expectClose(out.qHalt, "eval.q_halt.\(step)", relative: relative, floor: floor, sourceLocation: sourceLocation)
+            try expectClose(out.qContinue, "eval.q_continue.\(step)", relative: relative, floor: floor, sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func evaluationStepsMatch() throws {
+        let (outputs, carry) = try evaluationSteps()
+        try expectStepsClose(outputs, relative: 1e-4)
         #expect(carry.halted.allSatisfy { $0 }, "evaluation halts every sequence at halt_max_steps")
     }
 
@@ -96,22 +109,13 @@ import TestSupport
     /// product (those miss by the value's own size).
     /// The products are emulated, which forms the same bf16 products as oneDNN (exact in fp32).
     @Test func evaluationStepsMatchInMixedPrecision() throws {
-        let model = makeModel()
-        let act = AdaptiveComputation(model: model, isTraining: false)
-        let b = try batch("eval")
-        var carry = act.initialCarry(batch: b)
-        var rng = RandomGenerator(seed: 0)
-        for step in 1...3 {
-            let out = GEMM.$precision.withValue(.bf16(.emulated)) {
-                withoutGradients { act.step(&carry, batch: b, using: &rng) }
-            }
+        let (outputs, _) = try evaluationSteps(precision: .bf16(.emulated))
+        try expectStepsClose(outputs, relative: 0.02, floor: 1)
+        for (step, out) in zip(1..., outputs) {
             let expected = try fixture.tensor("eval.logits.\(step)")
             let scale = expected.scalars.map(abs).max()!
             let largest = zip(out.logits.scalars, expected.scalars).map { abs($0 - $1) }.max()!
-            try expectClose(out.logits, "eval.logits.\(step)", relative: 0.02, floor: 1)
-            try expectClose(out.qHalt, "eval.q_halt.\(step)", relative: 0.02, floor: 1)
-            try expectClose(out.qContinue, "eval.q_continue.\(step)", relative: 0.02, floor: 1)
-            #expect(largest > 1e-5 * scale, "bf16 logits equal fp32 ones: no rounding happened")
+            #expect(largest > 1e-5 * scale, "bf16 logits equal fp32 ones at step \(step): no rounding happened")
         }
     }
 

@@ -217,18 +217,27 @@ public enum GEMM {
 }
 
 /// The arithmetic of matrix products.
-public enum MatmulPrecision: Equatable, Sendable, CustomStringConvertible {
+public enum MatmulPrecision: Equatable, Sendable, CaseIterable, CustomStringConvertible {
     /// fp32 inputs, fp32 accumulation (the reference's `forward_dtype=float32`).
     case fp32
     /// Mixed precision: inputs rounded to bf16, products accumulated and stored in fp32.
     case bf16(BF16Backend)
 
+    public static let allCases: [MatmulPrecision] = [.fp32, .bf16(.oneDNN), .bf16(.emulated)]
+
+    /// The command line's spelling: fp32, bf16, bf16-emulated.
     public var description: String {
         switch self {
         case .fp32: return "fp32"
         case .bf16(.oneDNN): return "bf16"
-        case .bf16(.emulated): return "bf16 (emulated)"
+        case .bf16(.emulated): return "bf16-emulated"
         }
+    }
+
+    /// The precision spelled `name` (see `description`), or nil.
+    public init?(named name: String) {
+        guard let p = Self.allCases.first(where: { $0.description == name }) else { return nil }
+        self = p
     }
 }
 
