@@ -23,7 +23,8 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     let ld = h * d
     let q = query.pointer, k = key.pointer, v = value.pointer, o = out.pointer
     /// Writes head `item`'s probabilities softmax(q·kᵀ·s) into `pi` ([n, n]).
-    @inline(__always) func probabilities(_ item: Int, into pi: UnsafeMutablePointer<Float>) {
+    @inline(__always) func probabilities(_ item: Int, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+                                         into pi: UnsafeMutablePointer<Float>) {
         let base = (item / h) * n * ld + (item % h) * d
         GEMM.raw(transposeA: false, transposeB: true, m: n, n: n, k: d, alpha: scale,
                  a: q + base, lda: ld, b: k + base, ldb: ld, c: pi, ldc: n)
@@ -44,14 +45,15 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
             for item in range {
                 let base = (item / h) * n * ld + (item % h) * d
                 let pi = p + item * n * n
-                probabilities(item, into: pi)
+                probabilities(item, q: q, k: k, into: pi)
                 GEMM.raw(transposeA: false, transposeB: false, m: n, n: d, k: n,
                          a: pi, lda: n, b: v + base, ldb: ld, c: o + base, ldc: ld)
             }
         }
     }
-    return out.recorded(from: [query, key, value]) { [query, key, value] g in
-        withExtendedLifetime((query, key, value)) {}
+    return out.recorded(from: [query, key, value], saving: [query, key, value]) { g, saved in
+        let (query, key, value) = (saved[0], saved[1], saved[2])
+        let q = query.pointer, k = key.pointer, v = value.pointer
         let dq = Tensor(uninitializedShape: query.shape)
         let dk = Tensor(uninitializedShape: key.shape)
         let dv = Tensor(uninitializedShape: value.shape)
@@ -64,7 +66,7 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
                 let (bi, hi) = (item / h, item % h)
                 let base = bi * n * ld + hi * d
                 let pi = p + item * n * n, ds = ps + item * n * n
-                probabilities(item, into: pi)
+                probabilities(item, q: q, k: k, into: pi)
                 // dV = Pᵀ · dO
                 GEMM.raw(transposeA: true, transposeB: false, m: n, n: d, k: n,
                          a: pi, lda: n, b: pg + base, ldb: ld, c: pdv + base, ldc: ld)

@@ -38,18 +38,23 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
                      b: b.pointer, ldb: b.shape[r - 1], strideB: k * n,
                      c: out.pointer, ldc: n, strideC: m * n)
     }
-    return out.recorded(from: [a, b]) { g in
+    // dA reads B and dB reads A: save only what a wanted gradient reads.
+    let (aShape, bShape) = (a.shape, b.shape)
+    let (wantA, wantB) = (a.requiresGradient, b.requiresGradient)
+    return out.recorded(from: [a, b], saving: (wantB ? [a] : []) + (wantA ? [b] : [])) { g, saved in
         var da: Tensor? = nil, db: Tensor? = nil
-        if a.requiresGradient {
+        if wantA {
+            let b = saved[saved.count - 1]
             da = transposeA
                 ? matmul(b, g, transposeA: transposeB, transposeB: true)
                 : matmul(g, b, transposeB: !transposeB)
-            if da!.shape != a.shape { da = da!.reshaped(a.shape) }
+            if da!.shape != aShape { da = da!.reshaped(aShape) }
         }
-        if b.requiresGradient {
-            if b.rank == 2 && a.rank > 2 && !transposeA {
+        if wantB {
+            let a = saved[0]
+            if bShape.count == 2 && aShape.count > 2 && !transposeA {
                 // Fold the batch axes into the product's inner dimension.
-                let a2 = a.reshaped([-1, a.shape[a.rank - 1]])
+                let a2 = a.reshaped([-1, aShape[aShape.count - 1]])
                 let g2 = g.reshaped([-1, g.shape[g.rank - 1]])
                 db = transposeB ? matmul(g2, a2, transposeA: true) : matmul(a2, g2, transposeA: true)
             } else {

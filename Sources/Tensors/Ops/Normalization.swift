@@ -26,9 +26,10 @@ public func rmsNorm(_ x: Tensor, epsilon: Float = 1e-5) -> Tensor {
     }
     // Backward reads y and r only, so x itself can be freed (it usually is a residual sum
     // nothing else keeps).
-    let (saved, shape) = (y.detached(), x.shape)
-    return y.recorded(from: [x]) { [scales] g in
-        withExtendedLifetime((saved, scales)) {}
+    let shape = x.shape
+    return y.recorded(from: [x], saving: [y.detached()]) { [scales] g, saved in
+        let py = saved[0].pointer
+        withExtendedLifetime(scales) {}
         let dx = Tensor(uninitializedShape: shape)
         let pg = g.pointer, pd = dx.pointer
         Parallel.forEach(rows, cost: n * 3) { range in

@@ -21,7 +21,9 @@ public func swiGLU(_ gateUp: Tensor) -> Tensor {
             }
         }
     }
-    return out.recorded(from: [gateUp]) { [gateUp] dy in [swiGLUGradient(dy, gateUp: gateUp)] }
+    return out.recorded(from: [gateUp], saving: [gateUp]) { dy, saved in
+        [swiGLUGradient(dy, gateUp: saved[0])]
+    }
 }
 
 /// d(swiGLU)/d(gateUp) applied to `dy` (`[..., F]`), for `gateUp` `[..., 2F]`.
@@ -54,13 +56,16 @@ func swiGLUGradient(_ dy: Tensor, gateUp: Tensor) -> Tensor {
 /// `gateUp` is `[..., 2F]`, `weight` `[D, F]`; the result is `[..., D]`.
 public func swiGLUProjected(_ gateUp: Tensor, weight: Tensor) -> Tensor {
     let out = withoutGradients { matmul(swiGLU(gateUp), weight, transposeB: true) }
-    return out.recorded(from: [gateUp, weight]) { [gateUp, weight] g in
+    // Saved tensors come back without their graph: ask which gradients are wanted now.
+    let (wantGateUp, wantWeight) = (gateUp.requiresGradient, weight.requiresGradient)
+    return out.recorded(from: [gateUp, weight], saving: [gateUp, weight]) { g, saved in
+        let (gateUp, weight) = (saved[0], saved[1])
         let hidden = swiGLU(gateUp)
-        let dWeight = weight.requiresGradient
+        let dWeight = wantWeight
             ? matmul(g.reshaped([-1, g.shape.last!]), hidden.reshaped([-1, hidden.shape.last!]),
                      transposeA: true)
             : nil
-        let dGateUp = gateUp.requiresGradient
+        let dGateUp = wantGateUp
             ? swiGLUGradient(matmul(g, weight), gateUp: gateUp) : nil
         return [dGateUp, dWeight]
     }

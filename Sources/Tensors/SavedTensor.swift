@@ -1,0 +1,129 @@
+import Foundation
+
+/// What a backward closure reads, and how it is kept until backward runs (PyTorch's "saved
+/// tensors" and its `saved_tensors_hooks`).
+///
+/// Under mixed precision (`GEMM.precision` is bf16) a saved activation is packed to bf16: half
+/// the memory, which is most of what training holds (a batch-64 step of the paper's Sudoku
+/// preset saves ~1 GB of activations). The reference's `forward_dtype=bfloat16` keeps every
+/// activation in bf16, so this is its semantics; and for a matrix product's inputs it loses
+/// nothing, since the product's backward rounds them to bf16 anyway. Parameters (leaves that
+/// require a gradient) are never packed: they are alive anyway and must stay exact.
+///
+/// A tensor saved by several ops (a norm's output that the next projection also reads) is
+/// packed once: packed copies are shared by storage while both are alive.
+
+/// One tensor a backward reads: the tensor itself, or its bf16 packing.
+struct SavedTensor {
+    private enum Form {
+        case full(Tensor)
+        case packed(PackedBF16, shape: [Int])
+    }
+    private let form: Form
+
+    /// Keeps `tensor` for backward, packed when the current precision says so.
+    init(_ tensor: Tensor) {
+        if SavedTensor.packsActivations && !(tensor.isLeaf && tensor.requiresGradient) {
+            form = .packed(PackedBF16.packing(tensor), shape: tensor.shape)
+        } else {
+            form = .full(tensor)
+        }
+    }
+
+    /// The values as a float32 tensor (a fresh one when packed).
+    func unpacked() -> Tensor {
+        switch form {
+        case .full(let t): return t
+        case .packed(let p, let shape): return p.unpacked(shape: shape)
+        }
+    }
+
+    /// Whether this one was packed (for tests).
+    var isPacked: Bool {
+        if case .packed = form { return true }
+        return false
+    }
+
+    /// Overrides whether activations are packed (nil: when matrix products run in bf16).
+    @TaskLocal static var packingOverride: Bool? = nil
+
+    static var packsActivations: Bool {
+        if let packingOverride { return packingOverride }
+        if case .bf16 = GEMM.precision { return true }
+        return false
+    }
+}
+
+/// A tensor's values as bf16 bit patterns, in pool storage (two per float slot).
+final class PackedBF16 {
+    /// Holds `(count + 1) / 2` float slots.
+    let storage: Storage
+    /// Number of bf16 values.
+    let count: Int
+
+    private init(_ tensor: Tensor) {
+        count = tensor.count
+        storage = Storage(count: (count + 1) / 2)
+        let n = count
+        UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: n) {
+            BFloat16.convertBlock(tensor.pointer, rows: 1, columns: n, ld: n, into: $0)
+        }
+    }
+
+    /// `tensor` packed, or the packing already made of its storage while both are alive.
+    static func packing(_ tensor: Tensor) -> PackedBF16 {
+        let key = ObjectIdentifier(tensor.storage)
+        registryLock.lock()
+        defer { registryLock.unlock() }
+        if let entry = registry[key], entry.storage === tensor.storage,
+           let packed = entry.packed, packed.count == tensor.count {
+            return packed
+        }
+        let packed = PackedBF16(tensor)
+        registry[key] = Entry(storage: tensor.storage, packed: packed)
+        if registry.count > sweepAt {
+            registry = registry.filter { $0.value.storage != nil && $0.value.packed != nil }
+            sweepAt = Swift.max(256, 2 * registry.count)
+        }
+        return packed
+    }
+
+    /// A float32 tensor of `shape` holding these values.
+    func unpacked(shape: [Int]) -> Tensor {
+        precondition(Shape.count(shape) == count, "unpacking \(count) values as \(shape)")
+        let t = Tensor(uninitializedShape: shape)
+        let n = count, dst = t.pointer
+        UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: n) { src in
+            Parallel.forEach(n, cost: 1) { range in
+                for i in range { dst[i] = BFloat16.float(src[i]) }
+            }
+        }
+        return t
+    }
+
+    /// Packings by the storage they were made from; both sides weak, so an entry never keeps
+    /// memory alive (a dead one is swept, or replaced when its storage's identifier is reused).
+    private struct Entry {
+        weak var storage: Storage?
+        weak var packed: PackedBF16?
+    }
+    nonisolated(unsafe) private static var registry: [ObjectIdentifier: Entry] = [:]
+    nonisolated(unsafe) private static var sweepAt = 256
+    private static let registryLock = NSLock()
+}
+
+extension Tensor {
+    /// Attaches a backward rule that reads `saved` (see `SavedTensor`): the closure receives
+    /// them, unpacked, in the same order, as plain values (a packed one comes back as a fresh
+    /// tensor that does not require a gradient: read `requiresGradient` before recording).
+    /// Capture nothing else large in it.
+    @discardableResult
+    func recorded(from inputs: [Tensor], saving saved: [Tensor],
+                  backward: @escaping (_ gradient: Tensor, _ saved: [Tensor]) -> [Tensor?]) -> Tensor {
+        guard GradientMode.isRecording, inputs.contains(where: { $0.requiresGradient }) else {
+            return self
+        }
+        let kept = saved.map(SavedTensor.init)
+        return recorded(from: inputs) { g in backward(g, kept.map { $0.unpacked() }) }
+    }
+}
