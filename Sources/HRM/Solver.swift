@@ -29,6 +29,11 @@ public struct Solution<Puzzle> {
     /// Whether the classical verifier accepts `answer` (nil where there is none, e.g. ARC
     /// without a known output).
     public var isVerified: Bool?
+    /// Sudoku with `Solver.views` > 1: the view (`SudokuViews`) whose run this is, 0 for the
+    /// puzzle as given; its steps are mapped back to the puzzle's own cells and digits.
+    public var view = 0
+    /// Views asked before this one was accepted or the last was tried.
+    public var viewsTried = 1
 }
 
 /// Solves puzzles with a trained checkpoint — the library behind `hrm solve`.
@@ -42,6 +47,9 @@ public final class Solver {
     public let model: HierarchicalReasoningModel
     /// ACT steps to run (default: the model's halt_max_steps).
     public var maxSteps: Int
+    /// Sudoku: views to ask until the rules accept an answer (`SudokuViews`); 1 asks only the
+    /// puzzle as given.
+    public var views = 1
 
     public init(model: HierarchicalReasoningModel) {
         self.model = model
@@ -78,10 +86,18 @@ public final class Solver {
         guard !classical.solutions.isEmpty else {
             throw SolverError.unsolvable("the puzzle has no solution (the classical solver proves it).")
         }
-        let (trace, halt) = run(SudokuDataset.tokens(sudoku))
-        let steps = trace.map { SudokuDataset.sudoku(tokens: $0.prediction.map { UInt8(clamping: $0) }) }
-        return Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
-                        isVerified: sudoku.isSolved(by: steps[halt]))
+        var first: Solution<Sudoku>? = nil
+        for view in 0..<max(views, 1) {
+            let a = SudokuViews.augmentation(view: view, puzzle: 0, seed: 0)
+            let (trace, halt) = run(SudokuDataset.tokens(a.apply(sudoku)))
+            let steps = trace.map { a.invert(SudokuDataset.sudoku(tokens: $0.prediction.map { UInt8(clamping: $0) })) }
+            let solution = Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
+                                    isVerified: sudoku.isSolved(by: steps[halt]), view: view, viewsTried: view + 1)
+            if solution.isVerified == true { return solution }
+            if first == nil { first = solution }
+        }
+        first!.viewsTried = max(views, 1)
+        return first!
     }
 
     /// Solves a maze; the answer is verified as a valid shortest path.

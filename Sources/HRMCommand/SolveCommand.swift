@@ -14,11 +14,15 @@ struct SolveCommand: ParsableCommand {
             halt probability; Sudokus and mazes are then checked by the classical verifier.
 
             Without --checkpoint a Sudoku goes to the shipped model (models/sudoku-9x9, run \
-            from the repository's folder).
+            from the repository's folder). --views N (Sudoku) asks up to N views of the puzzle \
+            (digits relabelled, transposed, bands, stacks, rows and columns shuffled) until the \
+            rules accept an answer, and shows the run of the view that gave it, mapped back to \
+            your grid.
 
             Examples:
               hrm solve "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
               hrm solve --checkpoint runs/s1 ".6..2...9...8.1.....4..7...2...9..8.5.3...4.1.7..6...3...3..2.....9.4...1...8..5."
+              hrm solve --views 8 "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
               hrm solve --checkpoint runs/maze maze.txt --json
             """
     )
@@ -31,6 +35,8 @@ struct SolveCommand: ParsableCommand {
     var puzzle: String
     @Option(help: "ACT steps to run (default: the model's halt_max_steps).")
     var maxSteps: Int?
+    @Option(help: "Sudoku only: views of the puzzle to ask until the rules accept an answer (1: the puzzle as given).")
+    var views: Int = 1
     @Option(help: "ARC only: the dataset folder the model was trained on, to use the task's puzzle embedding.")
     var data: String?
     @Flag(help: "Print the answer and the trace as JSON.")
@@ -38,11 +44,13 @@ struct SolveCommand: ParsableCommand {
 
     func validate() throws {
         if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
+        guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
     }
 
     func run() throws {
         let solver = Solver(model: try loadModel(checkpoint, config: config))
         if let maxSteps { solver.maxSteps = maxSteps }
+        solver.views = views
         let isFile = FileManager.default.fileExists(atPath: puzzle)
         let text = isFile ? try String(contentsOfFile: puzzle, encoding: .utf8) : puzzle
         let source = isFile ? puzzle : "argument"
@@ -57,15 +65,19 @@ struct SolveCommand: ParsableCommand {
         } else {
             let sudoku = try Sudoku(parsing: text, source: source)
             let s = try solver.solve(sudoku)
+            let viewNote = views == 1 ? ""
+                : s.isVerified! ? (s.view == 0 ? " (view 0, the puzzle as given)" : " (view \(s.view) of the \(views) asked; views 0–\(s.view - 1) broke a rule)")
+                : " (none of the \(views) views gave an accepted answer; this is view 0's)"
             report(s, render: { $0.description.split(separator: "\n").map(String.init) },
                    cells: { $0.cells.map { $0 == 0 ? "." : String($0) } }, columns: 9,
-                   verdict: s.isVerified! ? "the classical solver confirms it solves the puzzle" : "the classical solver finds it wrong")
+                   verdict: (s.isVerified! ? "the classical solver confirms it solves the puzzle" : "the classical solver finds it wrong") + viewNote)
         }
     }
 
     private func report<P>(_ s: Solution<P>, render: (P) -> [String], cells: (P) -> [String], columns: Int, verdict: String) {
         if json {
             printJSON(["answer": cells(s.answer).joined(), "halt_step": s.haltStep, "verified": s.isVerified as Any,
+                       "view": s.view, "views_tried": s.viewsTried,
                        "steps": s.trace.enumerated().map { k, t in
                            ["step": k + 1, "grid": cells(s.steps[k]).joined(), "q_halt": Double(t.qHalt),
                             "q_continue": Double(t.qContinue), "halt_probability": Double(t.haltProbability)] as [String: Any]

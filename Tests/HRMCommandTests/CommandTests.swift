@@ -317,6 +317,10 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect((shipped["exact_accuracy"] as? Double).map { (0...1).contains($0) } == true)
         let buckets = try #require(shipped["by_blanks"] as? [[String: Any]])
         #expect(buckets.reduce(0) { $0 + ($1["puzzles"] as! Int) } == 6)
+        // Views only add answers the rules accept to the plain ones.
+        #expect(shipped["views"] as? Int == 8)
+        let (plain, viewed) = (shipped["exact_accuracy"] as? Double ?? 2, shipped["exact_accuracy_views"] as? Double ?? -1)
+        #expect(viewed >= plain && viewed <= 1)
         let live = try #require(report["live"] as? [String: Any])
         #expect(live["puzzles"] as? Int == 500 && live["size"] as? Int == 4)
         for key in ["exact_accuracy", "cell_accuracy", "minutes"] {
@@ -356,6 +360,8 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--blanks", "70"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--blanks", "30-70"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--live-size", "9"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--views", "0"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["solve", "--views", "0", "1........"]) }
         #expect(DemoCommand.helpMessage().contains("Example"))
     }
 }

@@ -115,7 +115,9 @@ let classicSolution = "534678912672195348198342567859761423426853791713924856961
             #expect(s.isComplete && s.isConsistent && p.isSolved(by: s))
             #expect(solver.solve(p, limit: 2).solutions == [s])
             #expect(p.blankCount == puzzle.blankCount)
+            #expect(a.invert(p) == puzzle && a.invert(s) == solution)
         }
+        #expect(SudokuAugmentation.identity.apply(puzzle) == puzzle)
     }
 
     @Test func readsTheSudokuExtremeCSV() throws {

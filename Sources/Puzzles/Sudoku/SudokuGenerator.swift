@@ -83,6 +83,21 @@ public struct SudokuAugmentation: Equatable, Sendable {
         columnOrder = stacks.flatMap { s in Array(0..<3).shuffled(using: &g).map { 3 * s + $0 } }
     }
 
+    public init(digitMap: [UInt8], transpose: Bool, rowOrder: [Int], columnOrder: [Int]) {
+        precondition(digitMap.count == 10 && digitMap[0] == 0 && Set(digitMap).count == 10,
+                     "digitMap must fix 0 and permute 1–9")
+        precondition(rowOrder.sorted() == Array(0..<9) && columnOrder.sorted() == Array(0..<9),
+                     "row and column orders must be permutations of 0–8")
+        self.digitMap = digitMap
+        self.transpose = transpose
+        self.rowOrder = rowOrder
+        self.columnOrder = columnOrder
+    }
+
+    /// The augmentation that changes nothing.
+    public static let identity = SudokuAugmentation(digitMap: Array(0...9), transpose: false,
+                                                    rowOrder: Array(0..<9), columnOrder: Array(0..<9))
+
     public func apply(_ s: Sudoku) -> Sudoku {
         var out = [UInt8](repeating: 0, count: 81)
         for r in 0..<9 {
@@ -90,6 +105,21 @@ public struct SudokuAugmentation: Equatable, Sendable {
                 let (sr, sc) = (rowOrder[r], columnOrder[c])
                 let v = transpose ? s[sc, sr] : s[sr, sc]
                 out[r * 9 + c] = digitMap[Int(v)]
+            }
+        }
+        return Sudoku(cells: out)
+    }
+
+    /// The grid `apply` was given, from what it returned: `invert(apply(s)) == s`. Maps a
+    /// model's answer on an augmented puzzle back to the original's cells and digits.
+    public func invert(_ s: Sudoku) -> Sudoku {
+        var inverseDigit = [UInt8](repeating: 0, count: 10)
+        for d in 0...9 { inverseDigit[Int(digitMap[d])] = UInt8(d) }
+        var out = [UInt8](repeating: 0, count: 81)
+        for r in 0..<9 {
+            for c in 0..<9 {
+                let (sr, sc) = (rowOrder[r], columnOrder[c])
+                out[transpose ? sc * 9 + sr : sr * 9 + sc] = inverseDigit[Int(s[r, c])]
             }
         }
         return Sudoku(cells: out)

@@ -1,0 +1,87 @@
+import Foundation
+import Puzzles
+
+/// Test-time augmentation for Sudoku, checked by the rules.
+///
+/// A Sudoku has symmetries that keep it a Sudoku: relabelling the digits, transposing, shuffling
+/// the bands and the rows within a band, the stacks and the columns within a stack (the
+/// reference's training augmentation, `SudokuAugmentation`). The model sees each such *view* as
+/// a different puzzle and may solve one where it fails another. Checking an answer costs
+/// nothing (every row, column and box holds 1–9 once and every given is kept), so: ask view 0
+/// (the puzzle as given); if its answer breaks a rule, ask the next view, mapped back to the
+/// original grid; stop at the first answer the rules accept. Each view answers at the step its
+/// Q head halts. This is the reference's ARC evaluation idea (many augmented views, then a
+/// choice) with a verifier in place of the vote, which a Sudoku allows.
+///
+/// An accepted answer is a solution of the puzzle; if the puzzle has one solution (generated
+/// puzzles do) it is *the* solution.
+public enum SudokuViews {
+    /// What the views gave for one puzzle.
+    public struct Answer: Equatable, Sendable {
+        /// The first answer the rules accept, else view 0's answer.
+        public var grid: Sudoku
+        /// The view that gave `grid` when the rules accept it (0: the puzzle as given), nil when
+        /// no view's answer was accepted.
+        public var acceptedView: Int?
+        /// Views asked (1 for a puzzle view 0 solved).
+        public var viewsTried: Int
+        /// ACT steps over all views asked.
+        public var steps: Int
+    }
+
+    /// The augmentation of view `view` of the puzzle at `index` (view 0: none); a function of
+    /// (`seed`, `index`, `view`) only, so results do not depend on batching.
+    public static func augmentation(view: Int, puzzle index: Int, seed: UInt64) -> SudokuAugmentation {
+        guard view > 0 else { return .identity }
+        var rng = SplitMix(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(index &+ 1) &+ UInt64(view))
+        return SudokuAugmentation(using: &rng)
+    }
+
+    /// Answers every puzzle with up to `views` views (see the type's documentation).
+    ///
+    /// - Parameters:
+    ///   - maxSteps: ACT steps per view at most (default: the model's halt_max_steps).
+    ///   - progress: called with (puzzles settled, all puzzles) after each batch.
+    public static func solve(model: HierarchicalReasoningModel, puzzles: [Sudoku], views: Int, seed: UInt64 = 0,
+                             batchSize: Int = 64, maxSteps: Int? = nil,
+                             progress: (Int, Int) -> Void = { _, _ in }) -> [Answer] {
+        precondition(views >= 1 && batchSize >= 1)
+        let steps = maxSteps ?? model.configuration.haltMaxSteps
+        var answers = puzzles.map { Answer(grid: $0, acceptedView: nil, viewsTried: 0, steps: 0) }
+        var pending = Array(puzzles.indices)
+        var settled = 0
+        for view in 0..<views where !pending.isEmpty {
+            var stillPending: [Int] = []
+            for start in stride(from: 0, to: pending.count, by: batchSize) {
+                let chunk = Array(pending[start..<min(start + batchSize, pending.count)])
+                let augmentations = chunk.map { augmentation(view: view, puzzle: $0, seed: seed) }
+                let inputs = zip(chunk, augmentations).flatMap { i, a in
+                    SudokuDataset.tokens(a.apply(puzzles[i])).map(Int32.init)
+                }
+                let traces = Evaluator.trace(model: model, inputs: inputs,
+                                             puzzleIdentifiers: Array(repeating: 0, count: chunk.count),
+                                             steps: steps, haltEarly: true)
+                for (row, i) in chunk.enumerated() {
+                    let last = traces[row].last!
+                    let grid = augmentations[row].invert(
+                        SudokuDataset.sudoku(tokens: last.prediction.map { UInt8(clamping: $0) }))
+                    answers[i].viewsTried += 1
+                    answers[i].steps += traces[row].count
+                    if view == 0 { answers[i].grid = grid }
+                    if puzzles[i].isSolved(by: grid) {
+                        answers[i].grid = grid
+                        answers[i].acceptedView = view
+                        settled += 1
+                    } else if view == views - 1 {
+                        settled += 1
+                    } else {
+                        stillPending.append(i)
+                    }
+                }
+                progress(settled, puzzles.count)
+            }
+            pending = stillPending
+        }
+        return answers
+    }
+}
