@@ -55,9 +55,12 @@ public enum Evaluator {
     ///
     /// With `haltEarly`, a row stops at the first step where its Q head says halt
     /// (q_halt > q_continue) and leaves the batch, so later steps compute only the rows still
-    /// thinking: evaluation cost follows the Q head. Its trace then ends at that step.
+    /// thinking: evaluation cost follows the Q head. Its trace then ends at that step. `until`,
+    /// when given, stops a row the same way when it returns true for (the row, its step), e.g.
+    /// when a checker accepts the answer.
     public static func trace(model: HierarchicalReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
-                             steps: Int, haltEarly: Bool = false) -> [[ReasoningStep]] {
+                             steps: Int, haltEarly: Bool = false,
+                             until: ((_ row: Int, _ step: ReasoningStep) -> Bool)? = nil) -> [[ReasoningStep]] {
         let s = model.configuration.sequenceLength
         var active = Array(0..<puzzleIdentifiers.count)  // original row of each batch row
         var batch = PuzzleBatch(inputs: inputs, labels: Array(repeating: ignoreLabel, count: inputs.count),
@@ -75,9 +78,11 @@ public enum Evaluator {
                 let qh = out.qHalt.scalars, qc = out.qContinue.scalars
                 var keep: [Int] = []
                 for row in 0..<b {
-                    traces[active[row]].append(ReasoningStep(prediction: Array(predictions[(row * s)..<((row + 1) * s)]),
-                                                             qHalt: qh[row], qContinue: qc[row]))
-                    if !(haltEarly && qh[row] > qc[row]) { keep.append(row) }
+                    let step = ReasoningStep(prediction: Array(predictions[(row * s)..<((row + 1) * s)]),
+                                             qHalt: qh[row], qContinue: qc[row])
+                    traces[active[row]].append(step)
+                    let stop = (haltEarly && qh[row] > qc[row]) || (until?(active[row], step) ?? false)
+                    if !stop { keep.append(row) }
                 }
                 if keep.isEmpty { break }
                 if keep.count < b {

@@ -47,8 +47,9 @@ public final class Solver {
     public let model: HierarchicalReasoningModel
     /// ACT steps to run (default: the model's halt_max_steps).
     public var maxSteps: Int
-    /// Sudoku: views to ask until the rules accept an answer (`SudokuViews`); 1 asks only the
-    /// puzzle as given.
+    /// Sudoku: views to ask until the rules accept an answer (`SudokuViews`; the rules, not the
+    /// Q head, then say when each view stops); 1 asks the model alone, answering where its Q
+    /// head halts.
     public var views = 1
 
     public init(model: HierarchicalReasoningModel) {
@@ -86,17 +87,28 @@ public final class Solver {
         guard !classical.solutions.isEmpty else {
             throw SolverError.unsolvable("the puzzle has no solution (the classical solver proves it).")
         }
+        func grid(_ step: ReasoningStep) -> Sudoku { SudokuDataset.sudoku(tokens: step.prediction.map { UInt8(clamping: $0) }) }
+        guard views > 1 else {
+            let (trace, halt) = run(SudokuDataset.tokens(sudoku))
+            let steps = trace.map(grid)
+            return Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
+                            isVerified: sudoku.isSolved(by: steps[halt]))
+        }
+        // Views (`SudokuViews`): each runs until the rules accept its answer, else to the last step.
         var first: Solution<Sudoku>? = nil
-        for view in 0..<max(views, 1) {
+        for view in 0..<views {
             let a = SudokuViews.augmentation(view: view, puzzle: 0, seed: 0)
-            let (trace, halt) = run(SudokuDataset.tokens(a.apply(sudoku)))
-            let steps = trace.map { a.invert(SudokuDataset.sudoku(tokens: $0.prediction.map { UInt8(clamping: $0) })) }
-            let solution = Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
-                                    isVerified: sudoku.isSolved(by: steps[halt]), view: view, viewsTried: view + 1)
+            let trace = Evaluator.trace(model: model, inputs: SudokuDataset.tokens(a.apply(sudoku)).map(Int32.init),
+                                        puzzleIdentifiers: [0], steps: maxSteps) { _, step in
+                sudoku.isSolved(by: a.invert(grid(step)))
+            }[0]
+            let steps = trace.map { a.invert(grid($0)) }
+            let solution = Solution(answer: steps[steps.count - 1], steps: steps, trace: trace, haltStep: steps.count,
+                                    isVerified: sudoku.isSolved(by: steps[steps.count - 1]), view: view, viewsTried: view + 1)
             if solution.isVerified == true { return solution }
             if first == nil { first = solution }
         }
-        first!.viewsTried = max(views, 1)
+        first!.viewsTried = views
         return first!
     }
 

@@ -9,9 +9,11 @@ import Puzzles
 /// a different puzzle and may solve one where it fails another. Checking an answer costs
 /// nothing (every row, column and box holds 1–9 once and every given is kept), so: ask view 0
 /// (the puzzle as given); if its answer breaks a rule, ask the next view, mapped back to the
-/// original grid; stop at the first answer the rules accept. Each view answers at the step its
-/// Q head halts. This is the reference's ARC evaluation idea (many augmented views, then a
-/// choice) with a verifier in place of the vote, which a Sudoku allows.
+/// original grid; stop at the first answer the rules accept. The rules also say when a view
+/// stops thinking: at the first ACT step whose answer they accept, else after the last step
+/// (the Q head is not asked: a view it would halt on a wrong answer keeps going). This is the
+/// reference's ARC evaluation idea (many augmented views, then a choice) with a verifier in
+/// place of the vote, which a Sudoku allows.
 ///
 /// An accepted answer is a solution of the puzzle; if the puzzle has one solution (generated
 /// puzzles do) it is *the* solution.
@@ -58,13 +60,16 @@ public enum SudokuViews {
                 let inputs = zip(chunk, augmentations).flatMap { i, a in
                     SudokuDataset.tokens(a.apply(puzzles[i])).map(Int32.init)
                 }
+                func answer(_ row: Int, _ step: ReasoningStep) -> Sudoku {
+                    augmentations[row].invert(SudokuDataset.sudoku(tokens: step.prediction.map { UInt8(clamping: $0) }))
+                }
                 let traces = Evaluator.trace(model: model, inputs: inputs,
                                              puzzleIdentifiers: Array(repeating: 0, count: chunk.count),
-                                             steps: steps, haltEarly: true)
+                                             steps: steps) { row, step in
+                    puzzles[chunk[row]].isSolved(by: answer(row, step))
+                }
                 for (row, i) in chunk.enumerated() {
-                    let last = traces[row].last!
-                    let grid = augmentations[row].invert(
-                        SudokuDataset.sudoku(tokens: last.prediction.map { UInt8(clamping: $0) }))
+                    let grid = answer(row, traces[row].last!)
                     answers[i].viewsTried += 1
                     answers[i].steps += traces[row].count
                     if view == 0 { answers[i].grid = grid }

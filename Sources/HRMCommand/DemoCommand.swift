@@ -16,7 +16,8 @@ struct DemoCommand: ParsableCommand {
             its exact accuracy by number of blanks, each puzzle answered at the step its Q head \
             halts (as hrm solve answers), the accuracy when every puzzle runs all ACT steps, and \
             the accuracy when each puzzle may be asked again in up to --views views (digits \
-            relabelled, grid transposed and shuffled) until the rules accept an answer. \
+            relabelled, grid transposed and shuffled) until the rules accept an answer (each \
+            view thinking until its answer obeys the rules or its last step). \
             2. Shows one solve step by step. 3. Trains a small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
             evaluates it on fresh puzzles. DIR gets the data, the live run, its curves and \
             report.json; the shipped model is only read.

@@ -16,8 +16,8 @@ struct SolveCommand: ParsableCommand {
             Without --checkpoint a Sudoku goes to the shipped model (models/sudoku-9x9, run \
             from the repository's folder). --views N (Sudoku) asks up to N views of the puzzle \
             (digits relabelled, transposed, bands, stacks, rows and columns shuffled) until the \
-            rules accept an answer, and shows the run of the view that gave it, mapped back to \
-            your grid.
+            rules accept an answer (each view thinks until its answer obeys the rules or its \
+            last step), and shows the run of the view that gave it, mapped back to your grid.
 
             Examples:
               hrm solve "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
