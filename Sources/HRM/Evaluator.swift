@@ -27,12 +27,16 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var seconds: Double
     /// ARC only: pass@K after de-augmenting and voting (spec §13.2).
     public var arc: ARCScorer.Score?
+    /// 9×9 Sudoku with views only: exact accuracy when each puzzle may be asked in several views
+    /// until the rules accept an answer (`SudokuViews`).
+    public var sudokuViews: SudokuViews.Score?
 
     enum CodingKeys: String, CodingKey {
         case count, exactAccuracy = "exact_accuracy", cellAccuracy = "cell_accuracy"
         case changedCellAccuracy = "changed_cell_accuracy", meanSteps = "mean_steps"
         case exactAccuracyPerStep = "exact_accuracy_per_step", cellAccuracyPerStep = "cell_accuracy_per_step"
         case haltEarly = "halt_early", maxSteps = "max_steps", qHaltAccuracy = "q_halt_accuracy", seconds, arc
+        case sudokuViews = "sudoku_views"
     }
 }
 

@@ -89,4 +89,35 @@ public enum SudokuViews {
         }
         return answers
     }
+
+    /// Exact accuracy of `solve` against known solutions.
+    public static func score(model: HierarchicalReasoningModel, puzzles: [Sudoku], solutions: [Sudoku], views: Int,
+                             seed: UInt64 = 0, batchSize: Int = 64, maxSteps: Int? = nil,
+                             progress: (Int, Int) -> Void = { _, _ in }) -> Score {
+        precondition(puzzles.count == solutions.count)
+        let start = Date()
+        let answers = solve(model: model, puzzles: puzzles, views: views, seed: seed, batchSize: batchSize,
+                            maxSteps: maxSteps, progress: progress)
+        let n = Double(max(puzzles.count, 1))
+        return Score(views: views, exactAccuracy: Double(zip(answers, solutions).filter { $0.grid == $1 }.count) / n,
+                     meanViewsTried: Double(answers.map(\.viewsTried).reduce(0, +)) / n,
+                     meanSteps: Double(answers.map(\.steps).reduce(0, +)) / n,
+                     seconds: Date().timeIntervalSince(start))
+    }
+
+    /// What `score` measured.
+    public struct Score: Codable, Equatable, Sendable {
+        public var views: Int
+        /// Fraction of puzzles whose answer equals the known solution.
+        public var exactAccuracy: Double
+        /// Views asked per puzzle, and ACT steps over all of them.
+        public var meanViewsTried: Double
+        public var meanSteps: Double
+        public var seconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case views, exactAccuracy = "exact_accuracy", meanViewsTried = "mean_views_tried"
+            case meanSteps = "mean_steps", seconds
+        }
+    }
 }

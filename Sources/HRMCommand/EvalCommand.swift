@@ -17,6 +17,7 @@ struct EvalCommand: ParsableCommand {
             Examples:
               hrm eval --checkpoint runs/s1 --data data/sudoku-1k --limit 500
               hrm eval --checkpoint runs/s1/model.safetensors --data data/sudoku-1k --max-steps 32 --json
+              hrm eval --checkpoint models/sudoku-9x9 --data data/sudoku-1k --views 8
             """
     )
 
@@ -39,6 +40,8 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var precisionOptions: PrecisionOptions
     @Flag(help: "Print the report as one JSON object.")
     var json = false
+    @Option(help: "9×9 Sudoku only: also score asking up to N views of each puzzle until the rules accept an answer (as hrm solve --views).")
+    var views: Int = 1
     @Option(help: "ARC only: where to write the Kaggle-style submission (two attempts per test input).")
     var submission: String = "submission.json"
 
@@ -49,6 +52,7 @@ struct EvalCommand: ParsableCommand {
         if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1; got \(l).") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1; got \(batch).") }
+        guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
     }
 
     func run() throws {
@@ -62,10 +66,19 @@ struct EvalCommand: ParsableCommand {
         try checkFit(model.configuration, s.metadata, data: data)
         let bar = json ? nil : ProgressBar("evaluating", total: min(limit ?? s.exampleCount, s.exampleCount), unit: "examples")
         let isARC = s.metadata.vocabularySize == ARCEncoding.vocabularySize && s.metadata.sequenceLength == ARCEncoding.sequenceLength
+        let isSudoku = s.metadata.vocabularySize == SudokuDataset.vocabularySize && s.metadata.sequenceLength == 81
+        guard views == 1 || isSudoku else {
+            throw CommandError("--views needs a 9×9 Sudoku dataset (seq_len 81, vocab_size \(SudokuDataset.vocabularySize)); \(data) has seq_len \(s.metadata.sequenceLength) and vocab_size \(s.metadata.vocabularySize).")
+        }
         var scorer = ARCScorer(identifiers: dataset.identifiers)
+        var sudokus: [(puzzle: Sudoku, solution: Sudoku)] = []
         var report = Evaluator.evaluate(model: model, split: s, batchSize: batch, maxSteps: maxSteps,
                                         haltEarly: halt == .early, limit: limit,
                                         progress: { done, _ in bar?.update(done) }) { b, row, step in
+            if views > 1 {
+                func sudoku(_ tokens: [Int32]) -> Sudoku { SudokuDataset.sudoku(tokens: tokens[(row * 81)..<((row + 1) * 81)].map { UInt8(clamping: $0) }) }
+                sudokus.append((sudoku(b.inputs), sudoku(b.labels)))
+            }
             guard isARC else { return }
             let n = ARCEncoding.sequenceLength
             let labels = b.labels[(row * n)..<((row + 1) * n)].map { UInt8(clamping: max($0, 0)) }
@@ -74,6 +87,12 @@ struct EvalCommand: ParsableCommand {
                        haltProbability: Double(step.haltProbability))
         }
         bar?.finish()
+        if views > 1 {
+            let viewBar = json ? nil : ProgressBar("up to \(views) views", total: sudokus.count, unit: "puzzles")
+            report.sudokuViews = SudokuViews.score(model: model, puzzles: sudokus.map(\.puzzle), solutions: sudokus.map(\.solution),
+                                                   views: views, batchSize: batch, maxSteps: maxSteps) { done, _ in viewBar?.update(done) }
+            viewBar?.finish()
+        }
         if isARC {
             report.arc = scorer.score()
             try AtomicFile.write(try scorer.submissionJSON(), to: URL(fileURLWithPath: submission))
@@ -89,6 +108,10 @@ struct EvalCommand: ParsableCommand {
         print(String(format: "cell accuracy    %.4f   (changed cells only: %.4f)", report.cellAccuracy, report.changedCellAccuracy))
         print(String(format: "mean ACT steps   %.2f of %d%@", report.meanSteps, report.maxSteps,
                      report.haltEarly ? String(format: " (halting early saves %.0f%% of the compute)", 100 * (1 - report.meanSteps / Double(report.maxSteps))) : ""))
+        if let v = report.sudokuViews {
+            print(String(format: "with up to %d views until the rules accept an answer: exact accuracy %.4f (%.2f views, %.1f ACT steps per puzzle; %.1f s)",
+                         v.views, v.exactAccuracy, v.meanViewsTried, v.meanSteps, v.seconds))
+        }
         if let arc = report.arc {
             print(String(format: "ARC, voting over augmentations: pass@1 %.4f, pass@2 %.4f (%d tasks, %d test inputs); wrote %@",
                          arc.passAt["pass@1"] ?? 0, arc.passAt["pass@2"] ?? 0, arc.tasks, arc.testInputs, submission))

@@ -266,6 +266,13 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) {
             try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--precision", "fp8"])
         }
+        // Views are for 9×9 Sudoku datasets only.
+        var views = try #require(try HRMCommand.parseAsRoot(["eval", "--checkpoint", dir.appendingPathComponent("bf16").path,
+                                                             "--data", data.path, "--views", "2"]) as? EvalCommand)
+        do { try views.run(); Issue.record("--views on a 4×4 dataset") } catch {
+            #expect("\(error)".contains("--views needs a 9×9 Sudoku dataset"))
+        }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--views", "0"]) }
         if let reason = GEMM.unavailability(of: .bf16(.oneDNN)) {
             do {
                 _ = try HRMCommand.parseAsRoot(["train", "--data", "d", "--out", "o", "--precision", "bf16"])

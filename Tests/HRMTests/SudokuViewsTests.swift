@@ -29,6 +29,9 @@ import Tensors
         let (solvedByOne, solvedByEight) = (one.filter { $0.acceptedView != nil }.count, eight.filter { $0.acceptedView != nil }.count)
         #expect(solvedByEight > solvedByOne, "views solved \(solvedByEight) of 32, view 0 alone \(solvedByOne)")
         #expect(zip(eight, Self.puzzles).allSatisfy { $0.acceptedView == nil || $0.grid == $1.solution })
+        let score = SudokuViews.score(model: model, puzzles: puzzles, solutions: Self.puzzles.map(\.solution), views: 8, seed: 3)
+        #expect(score.exactAccuracy == Double(solvedByEight) / 32)
+        #expect(score.meanViewsTried == Double(eight.map(\.viewsTried).reduce(0, +)) / 32)
     }
 
     /// `hrm solve --views` asks the same views as the batch evaluation (puzzle index 0, seed 0).
