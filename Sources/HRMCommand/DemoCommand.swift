@@ -46,7 +46,7 @@ struct DemoCommand: ParsableCommand {
     @Flag(name: .customLong("skip-live"), help: "Only evaluate the shipped model.")
     var skipLive = false
     @Option(help: "Views per puzzle for the rules-checked column (1 turns it off).")
-    var views: Int = 8
+    var views: Int = 32
     @Option(help: "Random seed of the held-out puzzles (refused if the shipped model's data used it).")
     var seed: UInt64 = 2026
 
