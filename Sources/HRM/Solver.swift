@@ -97,12 +97,8 @@ public final class Solver {
         // Views (`SudokuViews`): each runs until the rules accept its answer, else to the last step.
         var first: Solution<Sudoku>? = nil
         for view in 0..<views {
-            let a = SudokuViews.augmentation(view: view, puzzle: 0, seed: 0)
-            let trace = Evaluator.trace(model: model, inputs: SudokuDataset.tokens(a.apply(sudoku)).map(Int32.init),
-                                        puzzleIdentifiers: [0], steps: maxSteps) { _, step in
-                sudoku.isSolved(by: a.invert(grid(step)))
-            }[0]
-            let steps = trace.map { a.invert(grid($0)) }
+            let (trace, steps) = SudokuViews.run(model: model, puzzles: [sudoku], indices: [0], view: view,
+                                                 seed: 0, steps: maxSteps)[0]
             let solution = Solution(answer: steps[steps.count - 1], steps: steps, trace: trace, haltStep: steps.count,
                                     isVerified: sudoku.isSolved(by: steps[steps.count - 1]), view: view, viewsTried: view + 1)
             if solution.isVerified == true { return solution }

@@ -56,22 +56,12 @@ public enum SudokuViews {
             var stillPending: [Int] = []
             for start in stride(from: 0, to: pending.count, by: batchSize) {
                 let chunk = Array(pending[start..<min(start + batchSize, pending.count)])
-                let augmentations = chunk.map { augmentation(view: view, puzzle: $0, seed: seed) }
-                let inputs = zip(chunk, augmentations).flatMap { i, a in
-                    SudokuDataset.tokens(a.apply(puzzles[i])).map(Int32.init)
-                }
-                func answer(_ row: Int, _ step: ReasoningStep) -> Sudoku {
-                    augmentations[row].invert(SudokuDataset.sudoku(tokens: step.prediction.map { UInt8(clamping: $0) }))
-                }
-                let traces = Evaluator.trace(model: model, inputs: inputs,
-                                             puzzleIdentifiers: Array(repeating: 0, count: chunk.count),
-                                             steps: steps) { row, step in
-                    puzzles[chunk[row]].isSolved(by: answer(row, step))
-                }
+                let runs = run(model: model, puzzles: chunk.map { puzzles[$0] }, indices: chunk, view: view,
+                               seed: seed, steps: steps)
                 for (row, i) in chunk.enumerated() {
-                    let grid = answer(row, traces[row].last!)
+                    let grid = runs[row].grids.last!
                     answers[i].viewsTried += 1
-                    answers[i].steps += traces[row].count
+                    answers[i].steps += runs[row].grids.count
                     if view == 0 { answers[i].grid = grid }
                     if puzzles[i].isSolved(by: grid) {
                         answers[i].grid = grid
@@ -88,6 +78,21 @@ public enum SudokuViews {
             pending = stillPending
         }
         return answers
+    }
+
+    /// View `view` of each puzzle (`indices`: their places in the caller's list, which pick the
+    /// augmentation), run until the rules accept its answer, else to the last step: per puzzle,
+    /// the trace and the answer after each step mapped back to the puzzle's own grid.
+    static func run(model: HierarchicalReasoningModel, puzzles: [Sudoku], indices: [Int], view: Int,
+                    seed: UInt64, steps: Int) -> [(trace: [ReasoningStep], grids: [Sudoku])] {
+        let augmentations = indices.map { augmentation(view: view, puzzle: $0, seed: seed) }
+        func grid(_ row: Int, _ step: ReasoningStep) -> Sudoku {
+            augmentations[row].invert(SudokuDataset.sudoku(tokens: step.prediction.map { UInt8(clamping: $0) }))
+        }
+        let inputs = zip(puzzles, augmentations).flatMap { p, a in SudokuDataset.tokens(a.apply(p)).map(Int32.init) }
+        let traces = Evaluator.trace(model: model, inputs: inputs, puzzleIdentifiers: Array(repeating: 0, count: puzzles.count),
+                                     steps: steps) { row, step in puzzles[row].isSolved(by: grid(row, step)) }
+        return traces.enumerated().map { row, trace in (trace, trace.map { grid(row, $0) }) }
     }
 
     /// Exact accuracy of `solve` against known solutions.

@@ -17,24 +17,28 @@ import Foundation
 struct SavedTensor {
     private enum Form {
         case full(Tensor)
-        case packed(PackedBF16, shape: [Int])
+        case packed(PackedBF16, shape: [Int], requiresGradient: Bool)
     }
     private let form: Form
 
     /// Keeps `tensor` for backward, packed when the current precision says so.
     init(_ tensor: Tensor) {
         if SavedTensor.packsActivations && !(tensor.isLeaf && tensor.requiresGradient) {
-            form = .packed(PackedBF16.packing(tensor), shape: tensor.shape)
+            form = .packed(PackedBF16.packing(tensor), shape: tensor.shape, requiresGradient: tensor.requiresGradient)
         } else {
             form = .full(tensor)
         }
     }
 
-    /// The values as a float32 tensor (a fresh one when packed).
+    /// The values as a float32 tensor (a fresh one when packed, with the saved tensor's
+    /// `requiresGradient`, so a backward asks a saved input what it asks a captured one).
     func unpacked() -> Tensor {
         switch form {
         case .full(let t): return t
-        case .packed(let p, let shape): return p.unpacked(shape: shape)
+        case .packed(let p, let shape, let requiresGradient):
+            let t = p.unpacked(shape: shape)
+            t.requiresGradient = requiresGradient
+            return t
         }
     }
 
@@ -64,9 +68,10 @@ final class PackedBF16 {
     private init(_ tensor: Tensor) {
         count = tensor.count
         storage = Storage(count: (count + 1) / 2)
-        let n = count
+        // Rows of the last axis, so the conversion splits across cores.
+        let n = count, columns = Swift.max(tensor.shape.last ?? 1, 1)
         UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: n) {
-            BFloat16.convertBlock(tensor.pointer, rows: 1, columns: n, ld: n, into: $0)
+            BFloat16.convertBlock(tensor.pointer, rows: n / columns, columns: columns, ld: columns, into: $0)
         }
     }
 
@@ -114,9 +119,9 @@ final class PackedBF16 {
 
 extension Tensor {
     /// Attaches a backward rule that reads `saved` (see `SavedTensor`): the closure receives
-    /// them, unpacked, in the same order, as plain values (a packed one comes back as a fresh
-    /// tensor that does not require a gradient: read `requiresGradient` before recording).
-    /// Capture nothing else large in it.
+    /// them, unpacked, in the same order (a packed one comes back as a fresh tensor with the
+    /// saved one's shape and `requiresGradient`, without its graph). Capture nothing else large
+    /// in it.
     @discardableResult
     func recorded(from inputs: [Tensor], saving saved: [Tensor],
                   backward: @escaping (_ gradient: Tensor, _ saved: [Tensor]) -> [Tensor?]) -> Tensor {

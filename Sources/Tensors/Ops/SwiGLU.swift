@@ -56,16 +56,14 @@ func swiGLUGradient(_ dy: Tensor, gateUp: Tensor) -> Tensor {
 /// `gateUp` is `[..., 2F]`, `weight` `[D, F]`; the result is `[..., D]`.
 public func swiGLUProjected(_ gateUp: Tensor, weight: Tensor) -> Tensor {
     let out = withoutGradients { matmul(swiGLU(gateUp), weight, transposeB: true) }
-    // Saved tensors come back without their graph: ask which gradients are wanted now.
-    let (wantGateUp, wantWeight) = (gateUp.requiresGradient, weight.requiresGradient)
     return out.recorded(from: [gateUp, weight], saving: [gateUp, weight]) { g, saved in
         let (gateUp, weight) = (saved[0], saved[1])
         let hidden = swiGLU(gateUp)
-        let dWeight = wantWeight
+        let dWeight = weight.requiresGradient
             ? matmul(g.reshaped([-1, g.shape.last!]), hidden.reshaped([-1, hidden.shape.last!]),
                      transposeA: true)
             : nil
-        let dGateUp = wantGateUp
+        let dGateUp = gateUp.requiresGradient
             ? swiGLUGradient(matmul(g, weight), gateUp: gateUp) : nil
         return [dGateUp, dWeight]
     }
