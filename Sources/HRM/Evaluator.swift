@@ -46,6 +46,9 @@ public struct ReasoningStep: Codable, Equatable, Sendable {
     public var prediction: [Int32]
     public var qHalt: Float
     public var qContinue: Float
+    /// `[S]` the probability the model gives its predicted token at each position (stablemax or
+    /// softmax, as it was trained); not written to JSON.
+    public var confidence: [Float] = []
     /// sigmoid(q_halt): the model's belief that it is done.
     public var haltProbability: Float { 1 / (1 + Foundation.exp(-qHalt)) }
 
@@ -79,11 +82,13 @@ public enum Evaluator {
                 let out = act.step(&carry, batch: batch, using: &rng)
                 let b = active.count, v = out.logits.shape[2]
                 let predictions = out.logits.reshaped([b * s, v]).argmax(axis: 1).int32s
+                let confidence = Self.confidence(logits: out.logits.scalars, vocabulary: v, lossType: model.configuration.lossType)
                 let qh = out.qHalt.scalars, qc = out.qContinue.scalars
                 var keep: [Int] = []
                 for row in 0..<b {
                     let step = ReasoningStep(prediction: Array(predictions[(row * s)..<((row + 1) * s)]),
-                                             qHalt: qh[row], qContinue: qc[row])
+                                             qHalt: qh[row], qContinue: qc[row],
+                                             confidence: Array(confidence[(row * s)..<((row + 1) * s)]))
                     traces[active[row]].append(step)
                     let stop = (haltEarly && qh[row] > qc[row]) || (until?(active[row], step) ?? false)
                     if !stop { keep.append(row) }
@@ -103,6 +108,23 @@ public enum Evaluator {
             }
         }
         return traces
+    }
+
+    /// The probability of the largest logit in each row of `vocabulary` logits, under the
+    /// normalisation the model was trained with: stablemax (s(x) = x + 1 for x ≥ 0, 1 / (1 − x)
+    /// below) or softmax.
+    static func confidence(logits: [Float], vocabulary v: Int, lossType: HRMConfiguration.LossType) -> [Float] {
+        stride(from: 0, to: logits.count, by: v).map { start in
+            let row = logits[start..<(start + v)]
+            let top = row.max()!
+            switch lossType {
+            case .stablemax:
+                func s(_ x: Float) -> Float { x >= 0 ? x + 1 : 1 / (1 - x) }
+                return s(top) / row.reduce(0) { $0 + s($1) }
+            case .softmax:
+                return 1 / row.reduce(0) { $0 + Foundation.exp($1 - top) }
+            }
+        }
     }
 
     /// Evaluates `split` (the first `limit` examples, if given).

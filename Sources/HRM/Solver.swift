@@ -34,6 +34,10 @@ public struct Solution<Puzzle> {
     public var view = 0
     /// Views asked before this one was accepted or the last was tried.
     public var viewsTried = 1
+    /// Sudoku with `Solver.rounds` > 1: which ask of its view this run is (1: the first), and how
+    /// many of the model's surest cells from the earlier asks it was given as extra givens.
+    public var round = 1
+    public var committed = 0
 }
 
 /// Solves puzzles with a trained checkpoint — the library behind `hrm solve`.
@@ -51,6 +55,9 @@ public final class Solver {
     /// Q head, then say when each view stops); 1 asks the model alone, answering where its Q
     /// head halts.
     public var views = 1
+    /// Sudoku: asks per view, the model's surest cells written in as givens between them
+    /// (`SudokuViews.solve`'s `rounds`); 1: none.
+    public var rounds = 1
 
     public init(model: HierarchicalReasoningModel) {
         self.model = model
@@ -88,20 +95,23 @@ public final class Solver {
             throw SolverError.unsolvable("the puzzle has no solution (the classical solver proves it).")
         }
         func grid(_ step: ReasoningStep) -> Sudoku { SudokuDataset.sudoku(tokens: step.prediction.map { UInt8(clamping: $0) }) }
-        guard views > 1 else {
+        guard views > 1 || rounds > 1 else {
             let (trace, halt) = run(SudokuDataset.tokens(sudoku))
             let steps = trace.map(grid)
             return Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
                             isVerified: sudoku.isSolved(by: steps[halt]))
         }
-        // Views (`SudokuViews`): each runs until the rules accept its answer, else to the last step.
+        // Views and rounds (`SudokuViews`): each ask runs until the rules accept its answer, else
+        // to the last step.
         var first: Solution<Sudoku>? = nil
         for view in 0..<views {
-            let (trace, steps) = SudokuViews.run(model: model, puzzles: [sudoku], indices: [0], view: view,
-                                                 seed: 0, steps: maxSteps)[0]
-            let solution = Solution(answer: steps[steps.count - 1], steps: steps, trace: trace, haltStep: steps.count,
-                                    isVerified: sudoku.isSolved(by: steps[steps.count - 1]), view: view, viewsTried: view + 1)
-            if solution.isVerified == true { return solution }
+            let asked = SudokuViews.ask(model: model, puzzles: [sudoku], indices: [0], view: view, rounds: rounds,
+                                        commitFraction: SudokuViews.defaultCommitFraction, seed: 0, steps: maxSteps)[0]
+            let solution = Solution(answer: asked.grids[asked.grids.count - 1], steps: asked.grids, trace: asked.trace,
+                                    haltStep: asked.grids.count, isVerified: asked.isAccepted, view: view,
+                                    viewsTried: view + 1, round: asked.rounds,
+                                    committed: sudoku.blankCount - asked.givens.blankCount)
+            if asked.isAccepted { return solution }
             if first == nil { first = solution }
         }
         first!.viewsTried = views

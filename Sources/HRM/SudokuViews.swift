@@ -15,6 +15,12 @@ import Puzzles
 /// reference's ARC evaluation idea (many augmented views, then a choice) with a verifier in
 /// place of the vote, which a Sudoku allows.
 ///
+/// Rounds: a view whose answer breaks a rule may be asked again with the cells the model was
+/// surest of written in as givens (`solve`'s `rounds`): a puzzle with fewer blanks, where the
+/// model is stronger. Every digit placed comes from the model; the program only orders them by the
+/// model's own confidence and checks rules. An accepted answer is always a whole grid the model
+/// wrote in one ask, and a wrong commit can only make the puzzle unsolvable, never accepted.
+///
 /// An accepted answer is a solution of the puzzle; if the puzzle has one solution (generated
 /// puzzles do) it is *the* solution.
 public enum SudokuViews {
@@ -27,7 +33,9 @@ public enum SudokuViews {
         public var acceptedView: Int?
         /// Views asked (1 for a puzzle view 0 solved).
         public var viewsTried: Int
-        /// ACT steps over all views asked.
+        /// Asks over all views (a view asks up to `rounds` times).
+        public var asks: Int
+        /// ACT steps over all asks.
         public var steps: Int
     }
 
@@ -42,29 +50,36 @@ public enum SudokuViews {
     /// Answers every puzzle with up to `views` views (see the type's documentation).
     ///
     /// - Parameters:
+    ///   - rounds: asks per view. When a view's answer breaks a rule and rounds are left, the
+    ///     cells the model was surest of (a `commitFraction` of the blanks, most probable first,
+    ///     among those whose digit clashes with no other cell of the answer) become givens and the same
+    ///     view is asked again: a smaller puzzle, where the model is stronger. A wrong commit
+    ///     leaves a puzzle with no solution, which the rules never accept; the next view starts
+    ///     again from the puzzle as given. 1: no commits.
     ///   - maxSteps: ACT steps per view at most (default: the model's halt_max_steps).
     ///   - progress: called with (puzzles settled, all puzzles) after each batch.
-    public static func solve(model: HierarchicalReasoningModel, puzzles: [Sudoku], views: Int, seed: UInt64 = 0,
+    public static func solve(model: HierarchicalReasoningModel, puzzles: [Sudoku], views: Int, rounds: Int = 1,
+                             commitFraction: Double = defaultCommitFraction, seed: UInt64 = 0,
                              batchSize: Int = 64, maxSteps: Int? = nil,
                              progress: (Int, Int) -> Void = { _, _ in }) -> [Answer] {
-        precondition(views >= 1 && batchSize >= 1)
+        precondition(views >= 1 && rounds >= 1 && batchSize >= 1)
         let steps = maxSteps ?? model.configuration.haltMaxSteps
-        var answers = puzzles.map { Answer(grid: $0, acceptedView: nil, viewsTried: 0, steps: 0) }
+        var answers = puzzles.map { Answer(grid: $0, acceptedView: nil, viewsTried: 0, asks: 0, steps: 0) }
         var pending = Array(puzzles.indices)
         var settled = 0
         for view in 0..<views where !pending.isEmpty {
             var stillPending: [Int] = []
             for start in stride(from: 0, to: pending.count, by: batchSize) {
                 let chunk = Array(pending[start..<min(start + batchSize, pending.count)])
-                let runs = run(model: model, puzzles: chunk.map { puzzles[$0] }, indices: chunk, view: view,
-                               seed: seed, steps: steps)
-                for (row, i) in chunk.enumerated() {
-                    let grid = runs[row].grids.last!
+                let asked = ask(model: model, puzzles: chunk.map { puzzles[$0] }, indices: chunk, view: view, rounds: rounds,
+                                commitFraction: commitFraction, seed: seed, steps: steps)
+                for (i, result) in zip(chunk, asked) {
                     answers[i].viewsTried += 1
-                    answers[i].steps += runs[row].grids.count
-                    if view == 0 { answers[i].grid = grid }
-                    if puzzles[i].isSolved(by: grid) {
-                        answers[i].grid = grid
+                    answers[i].asks += result.rounds
+                    answers[i].steps += result.steps
+                    if view == 0 { answers[i].grid = result.firstGrid }
+                    if result.isAccepted {
+                        answers[i].grid = result.grids.last!
                         answers[i].acceptedView = view
                         settled += 1
                     } else if view == views - 1 {
@@ -78,6 +93,82 @@ public enum SudokuViews {
             pending = stillPending
         }
         return answers
+    }
+
+    /// What asking one view of a puzzle (up to `rounds` times) gave.
+    struct Asked {
+        /// The last round's trace, and its answer after each step in the puzzle's own grid.
+        var trace: [ReasoningStep]
+        var grids: [Sudoku]
+        /// The givens the last round was asked with: the puzzle's and the cells committed before.
+        var givens: Sudoku
+        /// Whether the rules accept the last round's final answer.
+        var isAccepted: Bool
+        /// The first round's final answer (the view's answer without commits).
+        var firstGrid: Sudoku
+        /// Rounds asked, and ACT steps over all of them.
+        var rounds: Int
+        var steps: Int
+    }
+
+    /// View `view` of each puzzle (`indices`: their places in the caller's list, which pick the
+    /// augmentation), asked up to `rounds` times with commits between (see `solve`).
+    static func ask(model: HierarchicalReasoningModel, puzzles: [Sudoku], indices: [Int], view: Int, rounds: Int,
+                    commitFraction: Double, seed: UInt64, steps: Int) -> [Asked] {
+        var results: [Asked?] = Array(repeating: nil, count: puzzles.count)
+        var givens = puzzles
+        var open = Array(puzzles.indices)  // puzzles still asking
+        for round in 0..<rounds where !open.isEmpty {
+            let runs = run(model: model, puzzles: open.map { givens[$0] }, indices: open.map { indices[$0] },
+                           view: view, seed: seed, steps: steps)
+            var next: [Int] = []
+            for (k, row) in open.enumerated() {
+                let grid = runs[k].grids.last!
+                let accepted = puzzles[row].isSolved(by: grid)
+                var result = results[row] ?? Asked(trace: [], grids: [], givens: givens[row], isAccepted: false,
+                                                   firstGrid: grid, rounds: 0, steps: 0)
+                result.trace = runs[k].trace
+                result.grids = runs[k].grids
+                result.givens = givens[row]
+                result.isAccepted = accepted
+                result.rounds += 1
+                result.steps += runs[k].grids.count
+                results[row] = result
+                if !accepted, round + 1 < rounds,
+                   let more = committing(runs[k].trace.last!, to: givens[row],
+                                         augmentation: augmentation(view: view, puzzle: indices[row], seed: seed),
+                                         fraction: commitFraction) {
+                    givens[row] = more
+                    next.append(row)
+                }
+            }
+            open = next
+        }
+        return results.map { $0! }
+    }
+
+    /// The share of a view's blanks committed between rounds.
+    public static let defaultCommitFraction = 0.15
+
+    /// `givens` with the blanks `step` was surest of filled in (see `solve`'s `rounds`); nil when
+    /// none can be. `step` is in the view's cells and digits (`augmentation`), `givens` in the
+    /// puzzle's own.
+    static func committing(_ step: ReasoningStep, to givens: Sudoku, augmentation: SudokuAugmentation,
+                           fraction: Double) -> Sudoku? {
+        var view = augmentation.apply(givens)
+        // The answer in the view's digits (tokens 2–10 are 1–9; anything else is no digit).
+        let answer = Sudoku(cells: step.prediction.map { (2...10).contains($0) ? UInt8($0 - 1) : 0 })
+        let blanks = view.cells.indices.filter { view.cells[$0] == 0 }
+        let wanted = max(1, Int((Double(blanks.count) * fraction).rounded()))
+        // Candidates: blanks whose digit clashes with no other cell of the answer, surest first.
+        let candidates = blanks.filter { answer.cells[$0] != 0 && answer.allows(answer.cells[$0], at: $0) }
+            .sorted { step.confidence[$0] > step.confidence[$1] }
+        var committed = 0
+        for cell in candidates where committed < wanted && view.allows(answer.cells[cell], at: cell) {
+            view.cells[cell] = answer.cells[cell]
+            committed += 1
+        }
+        return committed == 0 ? nil : augmentation.invert(view)
     }
 
     /// View `view` of each puzzle (`indices`: their places in the caller's list, which pick the
@@ -97,15 +188,17 @@ public enum SudokuViews {
 
     /// Exact accuracy of `solve` against known solutions.
     public static func score(model: HierarchicalReasoningModel, puzzles: [Sudoku], solutions: [Sudoku], views: Int,
-                             seed: UInt64 = 0, batchSize: Int = 64, maxSteps: Int? = nil,
+                             rounds: Int = 1, seed: UInt64 = 0, batchSize: Int = 64, maxSteps: Int? = nil,
                              progress: (Int, Int) -> Void = { _, _ in }) -> Score {
         precondition(puzzles.count == solutions.count)
         let start = Date()
-        let answers = solve(model: model, puzzles: puzzles, views: views, seed: seed, batchSize: batchSize,
+        let answers = solve(model: model, puzzles: puzzles, views: views, rounds: rounds, seed: seed, batchSize: batchSize,
                             maxSteps: maxSteps, progress: progress)
         let n = Double(max(puzzles.count, 1))
-        return Score(views: views, exactAccuracy: Double(zip(answers, solutions).filter { $0.grid == $1 }.count) / n,
+        return Score(views: views, rounds: rounds,
+                     exactAccuracy: Double(zip(answers, solutions).filter { $0.grid == $1 }.count) / n,
                      meanViewsTried: Double(answers.map(\.viewsTried).reduce(0, +)) / n,
+                     meanAsks: Double(answers.map(\.asks).reduce(0, +)) / n,
                      meanSteps: Double(answers.map(\.steps).reduce(0, +)) / n,
                      seconds: Date().timeIntervalSince(start))
     }
@@ -113,16 +206,18 @@ public enum SudokuViews {
     /// What `score` measured.
     public struct Score: Codable, Equatable, Sendable {
         public var views: Int
+        public var rounds: Int
         /// Fraction of puzzles whose answer equals the known solution.
         public var exactAccuracy: Double
-        /// Views asked per puzzle, and ACT steps over all of them.
+        /// Views asked per puzzle, asks over them (rounds included), and ACT steps over all asks.
         public var meanViewsTried: Double
+        public var meanAsks: Double
         public var meanSteps: Double
         public var seconds: Double
 
         enum CodingKeys: String, CodingKey {
-            case views, exactAccuracy = "exact_accuracy", meanViewsTried = "mean_views_tried"
-            case meanSteps = "mean_steps", seconds
+            case views, rounds, exactAccuracy = "exact_accuracy", meanViewsTried = "mean_views_tried"
+            case meanAsks = "mean_asks", meanSteps = "mean_steps", seconds
         }
     }
 }

@@ -17,7 +17,8 @@ struct DemoCommand: ParsableCommand {
             halts (as hrm solve answers), the accuracy when every puzzle runs all ACT steps, and \
             the accuracy when each puzzle may be asked again in up to --views views (digits \
             relabelled, grid transposed and shuffled) until the rules accept an answer (each \
-            view thinking until its answer obeys the rules or its last step). \
+            view thinking until its answer obeys the rules or its last step, and asked up to \
+            --rounds times, the model's surest cells written in as givens between asks). \
             2. Shows one solve step by step. 3. Trains a small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
             evaluates it on fresh puzzles. DIR gets the data, the live run, its curves and \
             report.json; the shipped model is only read.
@@ -47,6 +48,8 @@ struct DemoCommand: ParsableCommand {
     var skipLive = false
     @Option(help: "Views per puzzle for the rules-checked column (1 turns it off).")
     var views: Int = 32
+    @Option(help: "Asks per view for that column: between them the cells the model is surest of become givens (1: none).")
+    var rounds: Int = 4
     @Option(help: "Random seed of the held-out puzzles (refused if the shipped model's data used it).")
     var seed: UInt64 = 2026
 
@@ -55,6 +58,7 @@ struct DemoCommand: ParsableCommand {
         guard (1...100_000).contains(puzzles) else { throw ValidationError("--puzzles must be 1 to 100000; got \(puzzles).") }
         guard liveCount >= 16 else { throw ValidationError("--live-count must be at least 16; got \(liveCount).") }
         guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
+        guard (1...16).contains(rounds) else { throw ValidationError("--rounds must be 1 to 16; got \(rounds).") }
         guard SmallSudoku.sizes.contains(liveSize) else { throw ValidationError("--live-size must be 4 or 6; got \(liveSize).") }
         _ = try blankRange()
     }
@@ -118,25 +122,27 @@ struct DemoCommand: ParsableCommand {
         }
         evalBar.finish()
         let allSteps = Evaluator.evaluate(model: package.model, split: split, batchSize: 64)
-        // The same puzzles again, each asked in up to `views` views until the rules accept an answer.
+        // The same puzzles again, each asked in up to `views` views × `rounds` rounds until the rules accept an answer.
         let viewStart = Date()
-        let viewBar = ProgressBar("   up to \(views) views", total: puzzles, unit: "puzzles")
-        let answers = views > 1
-            ? SudokuViews.solve(model: package.model, puzzles: fresh.map(\.puzzle), views: views, seed: seed) { done, _ in
+        let viewBar = ProgressBar("   up to \(views) views × \(rounds) rounds", total: puzzles, unit: "puzzles")
+        let checked = views > 1 || rounds > 1
+        let answers = checked
+            ? SudokuViews.solve(model: package.model, puzzles: fresh.map(\.puzzle), views: views, rounds: rounds, seed: seed) { done, _ in
                 viewBar.update(done)
             } : []
-        if views > 1 { viewBar.finish() }
+        if checked { viewBar.finish() }
         let viewSeconds = Date().timeIntervalSince(viewStart)
         let solvedWithViews = zip(answers, fresh).map { $0.grid == $1.solution }
         func viewAccuracy(_ blanks: ClosedRange<Int>) -> Double {
             let rows = fresh.indices.filter { blanks.contains(fresh[$0].puzzle.blankCount) }
             return Double(rows.filter { solvedWithViews[$0] }.count) / Double(max(rows.count, 1))
         }
-        print("   blanks    puzzles   exact   blank cells right" + (views > 1 ? "   exact, ≤ \(views) views" : ""))
+        let column = checked ? "   exact, ≤ \(views) views × \(rounds)" : ""
+        print("   blanks    puzzles   exact   blank cells right" + column)
         for b in buckets {
             print(String(format: "   %2d–%2d   %7d   %5.1f%%   %5.1f%%", b.blanks.lowerBound, b.blanks.upperBound, b.count,
                          100 * b.exactAccuracy, 100 * b.blankCellAccuracy)
-                  + (views > 1 ? String(format: "               %5.1f%%", 100 * viewAccuracy(b.blanks)) : ""))
+                  + (checked ? String(repeating: " ", count: column.count - 6) + String(format: "%5.1f%%", 100 * viewAccuracy(b.blanks)) : ""))
         }
         print(String(format: "   all       %7d   %5.1f%%   %5.1f%%   (%.1f s, %.2f of %d ACT steps on average: each puzzle stops when its Q head says halt)",
                      result.count, 100 * result.exactAccuracy, 100 * result.changedCellAccuracy, result.seconds,
@@ -144,10 +150,11 @@ struct DemoCommand: ParsableCommand {
         print(String(format: "   running all %d ACT steps instead (as the reference evaluates): %.1f%% exact, %.1f%% of blank cells",
                      allSteps.maxSteps, 100 * allSteps.exactAccuracy, 100 * allSteps.changedCellAccuracy))
         let exactWithViews = Double(solvedWithViews.filter { $0 }.count) / Double(max(fresh.count, 1))
-        if views > 1 {
-            let asked = answers.map(\.viewsTried).reduce(0, +)
-            print(String(format: "   asking up to %d views until the rules accept an answer: %.1f%% exact (%.2f views per puzzle, %.1f s)",
-                         views, 100 * exactWithViews, Double(asked) / Double(max(answers.count, 1)), viewSeconds))
+        if checked {
+            let asked = answers.map(\.viewsTried).reduce(0, +), asks = answers.map(\.asks).reduce(0, +)
+            print(String(format: "   asking up to %d views × %d rounds until the rules accept an answer: %.1f%% exact (%.2f views, %.2f asks per puzzle, %.1f s)",
+                         views, rounds, 100 * exactWithViews, Double(asked) / Double(max(answers.count, 1)),
+                         Double(asks) / Double(max(answers.count, 1)), viewSeconds))
         }
 
         // 2. One solve, step by step: the first fresh puzzle with ≥ 30 blanks the model solves, else
@@ -193,10 +200,10 @@ struct DemoCommand: ParsableCommand {
                 "seconds": result.seconds, "act_steps": result.maxSteps, "mean_act_steps": result.meanSteps,
                 "halting": "q_head",
                 "exact_accuracy_all_steps": allSteps.exactAccuracy, "blank_cell_accuracy_all_steps": allSteps.changedCellAccuracy,
-                "views": views, "exact_accuracy_views": views > 1 ? exactWithViews : result.exactAccuracy,
+                "views": views, "rounds": rounds, "exact_accuracy_views": checked ? exactWithViews : result.exactAccuracy,
                 "by_blanks": buckets.map { ["blanks": "\($0.blanks.lowerBound)-\($0.blanks.upperBound)", "puzzles": $0.count,
                                             "exact_accuracy": $0.exactAccuracy, "blank_cell_accuracy": $0.blankCellAccuracy,
-                                            "exact_accuracy_views": views > 1 ? viewAccuracy($0.blanks) : $0.exactAccuracy] as [String: Any] }]
+                                            "exact_accuracy_views": checked ? viewAccuracy($0.blanks) : $0.exactAccuracy] as [String: Any] }]
     }
 
     // MARK: - The live run

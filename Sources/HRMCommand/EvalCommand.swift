@@ -42,6 +42,8 @@ struct EvalCommand: ParsableCommand {
     var json = false
     @Option(help: "9×9 Sudoku only: also score asking up to N views of each puzzle until the rules accept an answer (as hrm solve --views).")
     var views: Int = 1
+    @Option(help: "9×9 Sudoku only, with --views: asks per view, the model's surest cells written in as givens between them (as hrm solve --rounds).")
+    var rounds: Int = 1
     @Option(help: "ARC only: where to write the Kaggle-style submission (two attempts per test input).")
     var submission: String = "submission.json"
 
@@ -53,6 +55,7 @@ struct EvalCommand: ParsableCommand {
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1; got \(l).") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1; got \(batch).") }
         guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
+        guard (1...16).contains(rounds) else { throw ValidationError("--rounds must be 1 to 16; got \(rounds).") }
     }
 
     func run() throws {
@@ -67,15 +70,16 @@ struct EvalCommand: ParsableCommand {
         let bar = json ? nil : ProgressBar("evaluating", total: min(limit ?? s.exampleCount, s.exampleCount), unit: "examples")
         let isARC = s.metadata.vocabularySize == ARCEncoding.vocabularySize && s.metadata.sequenceLength == ARCEncoding.sequenceLength
         let isSudoku = s.metadata.vocabularySize == SudokuDataset.vocabularySize && s.metadata.sequenceLength == 81
-        guard views == 1 || isSudoku else {
-            throw CommandError("--views needs a 9×9 Sudoku dataset (seq_len 81, vocab_size \(SudokuDataset.vocabularySize)); \(data) has seq_len \(s.metadata.sequenceLength) and vocab_size \(s.metadata.vocabularySize).")
+        let checked = views > 1 || rounds > 1
+        guard !checked || isSudoku else {
+            throw CommandError("--views and --rounds need a 9×9 Sudoku dataset (seq_len 81, vocab_size \(SudokuDataset.vocabularySize)); \(data) has seq_len \(s.metadata.sequenceLength) and vocab_size \(s.metadata.vocabularySize).")
         }
         var scorer = ARCScorer(identifiers: dataset.identifiers)
         var sudokus: [(puzzle: Sudoku, solution: Sudoku)] = []
         var report = Evaluator.evaluate(model: model, split: s, batchSize: batch, maxSteps: maxSteps,
                                         haltEarly: halt == .early, limit: limit,
                                         progress: { done, _ in bar?.update(done) }) { b, row, step in
-            if views > 1 {
+            if checked {
                 func sudoku(_ tokens: [Int32]) -> Sudoku { SudokuDataset.sudoku(tokens: tokens[(row * 81)..<((row + 1) * 81)].map { UInt8(clamping: $0) }) }
                 sudokus.append((sudoku(b.inputs), sudoku(b.labels)))
             }
@@ -87,10 +91,10 @@ struct EvalCommand: ParsableCommand {
                        haltProbability: Double(step.haltProbability))
         }
         bar?.finish()
-        if views > 1 {
-            let viewBar = json ? nil : ProgressBar("up to \(views) views", total: sudokus.count, unit: "puzzles")
+        if checked {
+            let viewBar = json ? nil : ProgressBar("up to \(views) views × \(rounds) rounds", total: sudokus.count, unit: "puzzles")
             report.sudokuViews = SudokuViews.score(model: model, puzzles: sudokus.map(\.puzzle), solutions: sudokus.map(\.solution),
-                                                   views: views, batchSize: batch, maxSteps: maxSteps) { done, _ in viewBar?.update(done) }
+                                                   views: views, rounds: rounds, batchSize: batch, maxSteps: maxSteps) { done, _ in viewBar?.update(done) }
             viewBar?.finish()
         }
         if isARC {
@@ -109,8 +113,8 @@ struct EvalCommand: ParsableCommand {
         print(String(format: "mean ACT steps   %.2f of %d%@", report.meanSteps, report.maxSteps,
                      report.haltEarly ? String(format: " (halting early saves %.0f%% of the compute)", 100 * (1 - report.meanSteps / Double(report.maxSteps))) : ""))
         if let v = report.sudokuViews {
-            print(String(format: "with up to %d views until the rules accept an answer: exact accuracy %.4f (%.2f views, %.1f ACT steps per puzzle; %.1f s)",
-                         v.views, v.exactAccuracy, v.meanViewsTried, v.meanSteps, v.seconds))
+            print(String(format: "with up to %d views × %d rounds until the rules accept an answer: exact accuracy %.4f (%.2f views, %.2f asks, %.1f ACT steps per puzzle; %.1f s)",
+                         v.views, v.rounds, v.exactAccuracy, v.meanViewsTried, v.meanAsks, v.meanSteps, v.seconds))
         }
         if let arc = report.arc {
             print(String(format: "ARC, voting over augmentations: pass@1 %.4f, pass@2 %.4f (%d tasks, %d test inputs); wrote %@",

@@ -17,12 +17,16 @@ struct SolveCommand: ParsableCommand {
             from the repository's folder). --views N (Sudoku) asks up to N views of the puzzle \
             (digits relabelled, transposed, bands, stacks, rows and columns shuffled) until the \
             rules accept an answer (each view thinks until its answer obeys the rules or its \
-            last step), and shows the run of the view that gave it, mapped back to your grid.
+            last step), and shows the run of the view that gave it, mapped back to your grid. \
+            --rounds R asks each view up to R times: when an answer breaks a rule, the cells the \
+            model was surest of (15% of the blanks, only digits that clash with no other cell of \
+            its answer) are written in as givens and the smaller puzzle is asked again. Every \
+            digit still comes from the model; a wrong one written in only makes the view fail.
 
             Examples:
               hrm solve "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
               hrm solve --checkpoint runs/s1 ".6..2...9...8.1.....4..7...2...9..8.5.3...4.1.7..6...3...3..2.....9.4...1...8..5."
-              hrm solve --views 8 "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+              hrm solve --views 32 --rounds 4 "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
               hrm solve --checkpoint runs/maze maze.txt --json
             """
     )
@@ -37,6 +41,8 @@ struct SolveCommand: ParsableCommand {
     var maxSteps: Int?
     @Option(help: "Sudoku only: views of the puzzle to ask until the rules accept an answer (1: the puzzle as given).")
     var views: Int = 1
+    @Option(help: "Sudoku only: asks per view, the model's surest cells written in as givens between them (1: none).")
+    var rounds: Int = 1
     @Option(help: "ARC only: the dataset folder the model was trained on, to use the task's puzzle embedding.")
     var data: String?
     @Flag(help: "Print the answer and the trace as JSON.")
@@ -45,12 +51,14 @@ struct SolveCommand: ParsableCommand {
     func validate() throws {
         if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
         guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
+        guard (1...16).contains(rounds) else { throw ValidationError("--rounds must be 1 to 16; got \(rounds).") }
     }
 
     func run() throws {
         let solver = Solver(model: try loadModel(checkpoint, config: config))
         if let maxSteps { solver.maxSteps = maxSteps }
         solver.views = views
+        solver.rounds = rounds
         let isFile = FileManager.default.fileExists(atPath: puzzle)
         let text = isFile ? try String(contentsOfFile: puzzle, encoding: .utf8) : puzzle
         let source = isFile ? puzzle : "argument"
@@ -65,9 +73,10 @@ struct SolveCommand: ParsableCommand {
         } else {
             let sudoku = try Sudoku(parsing: text, source: source)
             let s = try solver.solve(sudoku)
-            let viewNote = views == 1 ? ""
-                : s.isVerified! ? (s.view == 0 ? " (view 0, the puzzle as given)" : " (view \(s.view) of the \(views) asked; views 0–\(s.view - 1) broke a rule)")
-                : " (none of the \(views) views gave an accepted answer; this is view 0's)"
+            let roundNote = s.round == 1 ? "" : ", ask \(s.round) with \(s.committed) of the model's surest cells written in"
+            let viewNote = views == 1 && rounds == 1 ? ""
+                : s.isVerified! ? (s.view == 0 ? " (view 0, the puzzle as given\(roundNote))" : " (view \(s.view) of the \(views) asked\(roundNote); views 0–\(s.view - 1) broke a rule)")
+                : " (none of the \(views) views gave an accepted answer; this is view 0's last ask\(roundNote))"
             report(s, render: { $0.description.split(separator: "\n").map(String.init) },
                    cells: { $0.cells.map { $0 == 0 ? "." : String($0) } }, columns: 9,
                    verdict: (s.isVerified! ? "the classical solver confirms it solves the puzzle" : "the classical solver finds it wrong") + viewNote)
@@ -77,7 +86,7 @@ struct SolveCommand: ParsableCommand {
     private func report<P>(_ s: Solution<P>, render: (P) -> [String], cells: (P) -> [String], columns: Int, verdict: String) {
         if json {
             printJSON(["answer": cells(s.answer).joined(), "halt_step": s.haltStep, "verified": s.isVerified as Any,
-                       "view": s.view, "views_tried": s.viewsTried,
+                       "view": s.view, "views_tried": s.viewsTried, "round": s.round, "committed": s.committed,
                        "steps": s.trace.enumerated().map { k, t in
                            ["step": k + 1, "grid": cells(s.steps[k]).joined(), "q_halt": Double(t.qHalt),
                             "q_continue": Double(t.qContinue), "halt_probability": Double(t.haltProbability)] as [String: Any]

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import HRM
+@testable import HRM
 import Puzzles
 import Tensors
 
@@ -49,5 +49,101 @@ import Tensors
         #expect(solution.isVerified == (batch.acceptedView != nil))
         #expect(solution.view == (batch.acceptedView ?? 0) && solution.viewsTried == batch.viewsTried)
         if solution.isVerified == true { #expect(sample.isSolved(by: solution.answer)) }
+    }
+
+    /// Near-minimal puzzles (55–59 blanks): rounds (the surest cells written in between asks)
+    /// solve puzzles the same views without rounds miss; what they accept is the solution.
+    @Test func roundsSolveWhatViewsAloneMiss() throws {
+        let model = try Self.model.get()
+        let pairs = SudokuDataset.generate(count: 16, generator: SudokuGenerator(clueRange: 22...26), seed: 78)
+        let puzzles = pairs.map(\.puzzle)
+        let plain = SudokuViews.solve(model: model, puzzles: puzzles, views: 2, seed: 5)
+        let rounds = SudokuViews.solve(model: model, puzzles: puzzles, views: 2, rounds: 4, seed: 5)
+        for (i, (a, b)) in zip(plain, rounds).enumerated() {
+            #expect(a.asks == a.viewsTried, "puzzle \(i): one ask per view without rounds")
+            #expect(b.asks >= b.viewsTried && b.asks <= 4 * b.viewsTried)
+            if b.acceptedView != nil { #expect(b.grid == pairs[i].solution, "puzzle \(i): an accepted answer is the solution") }
+            // The first ask of a view is the plain view: what view 0 solves alone it solves first.
+            if a.acceptedView == 0 { #expect(b.acceptedView == 0 && b.grid == a.grid && b.asks == 1) }
+        }
+        let (byPlain, byRounds) = (plain.filter { $0.acceptedView != nil }.count, rounds.filter { $0.acceptedView != nil }.count)
+        #expect(byRounds > byPlain, "rounds solved \(byRounds) of 16, the views alone \(byPlain)")
+        let score = SudokuViews.score(model: model, puzzles: puzzles, solutions: pairs.map(\.solution), views: 2, rounds: 4, seed: 5)
+        #expect(score.exactAccuracy == Double(byRounds) / 16 && score.rounds == 4)
+        #expect(score.meanAsks == Double(rounds.map(\.asks).reduce(0, +)) / 16)
+    }
+
+    /// The procedure does not solve by itself: every digit comes from the model, so an untrained
+    /// one solves nothing however many views and rounds it is given.
+    @Test func anUntrainedModelGainsNothingFromRounds() {
+        var rng = RandomGenerator(seed: 4)
+        var c = HRMConfiguration.tiny
+        (c.sequenceLength, c.haltMaxSteps) = (81, 2)
+        let model = HierarchicalReasoningModel(configuration: c, using: &rng)
+        let pairs = SudokuDataset.generate(count: 8, generator: SudokuGenerator(clueRange: 36...40), seed: 79)
+        let answers = SudokuViews.solve(model: model, puzzles: pairs.map(\.puzzle), views: 4, rounds: 4, seed: 1)
+        #expect(answers.allSatisfy { $0.acceptedView == nil })
+        #expect(answers.contains { $0.asks > 4 }, "no view committed cells and asked again")
+    }
+
+    /// A commit writes in the model's digits, surest first, skips a digit that clashes with
+    /// another cell of its answer, keeps the givens, and maps a view's cells back to the puzzle's.
+    @Test func committingWritesTheSurestNonClashingDigits() throws {
+        let pair = SudokuDataset.generate(count: 1, generator: SudokuGenerator(clueRange: 30...30), seed: 80)[0]
+        var g = SplitMix(seed: 9)
+        for augmentation in [SudokuAugmentation.identity, SudokuAugmentation(using: &g)] {
+            let view = augmentation.apply(pair.puzzle), solved = augmentation.apply(pair.solution)
+            let blanks = (0..<81).filter { view.cells[$0] == 0 }
+            let wanted = Int((Double(blanks.count) * 0.15).rounded())
+            try #require(blanks.count >= 40 + wanted)
+            // The model's answer: the solution, except that the surest blank repeats the digit of a
+            // less sure blank in its row (both then clash; neither may be written in).
+            var prediction = SudokuDataset.tokens(solved).map(Int32.init)
+            let wrong = blanks[0]
+            let rowmate = try #require(blanks[1..<40].first { $0 / 9 == wrong / 9 })
+            prediction[wrong] = Int32(solved.cells[rowmate]) + 1
+            var confidence = [Float](repeating: 0.5, count: 81)
+            confidence[wrong] = 0.99
+            for (k, cell) in blanks.enumerated() where k >= 40 { confidence[cell] = 0.9 - Float(k) / 1000 }
+            let step = ReasoningStep(prediction: prediction, qHalt: 0, qContinue: 0, confidence: confidence)
+            let more = try #require(SudokuViews.committing(step, to: pair.puzzle, augmentation: augmentation, fraction: 0.15))
+            // The `wanted` surest blanks that do not clash: blanks 40, 41, …, in the puzzle's own cells.
+            let written = (0..<81).filter { pair.puzzle.cells[$0] == 0 && more.cells[$0] != 0 }
+            func puzzleCell(_ viewCell: Int) -> Int {
+                (0..<81).first { augmentation.invert(Sudoku(cells: (0..<81).map { $0 == viewCell ? 1 : 0 })).cells[$0] != 0 }!
+            }
+            #expect(Set(written) == Set(blanks[40..<(40 + wanted)].map(puzzleCell)))
+            #expect(written.allSatisfy { more.cells[$0] == pair.solution.cells[$0] })
+            #expect((0..<81).allSatisfy { pair.puzzle.cells[$0] == 0 || more.cells[$0] == pair.puzzle.cells[$0] })
+            #expect(more.isConsistent)
+        }
+    }
+
+    @Test func confidenceIsTheTrainedNormalisationsProbability() {
+        let logits: [Float] = [0, 1, -1, 2, 0, 0]
+        let stable = Evaluator.confidence(logits: logits, vocabulary: 3, lossType: .stablemax)
+        #expect(abs(stable[0] - 2 / 3.5) < 1e-6 && abs(stable[1] - 3 / 5) < 1e-6)
+        let soft = Evaluator.confidence(logits: logits, vocabulary: 3, lossType: .softmax)
+        #expect(abs(soft[0] - Float(1 / (1 + exp(-1.0) + exp(-2.0)))) < 1e-6)
+        #expect(abs(soft[1] - Float(1 / (1 + 2 * exp(-2.0)))) < 1e-6)
+    }
+
+    /// `hrm solve --views --rounds` asks the same as the batch.
+    @Test func theSolverAsksTheSameRounds() throws {
+        let model = try Self.model.get()
+        let solver = Solver(model: model)
+        (solver.views, solver.rounds) = (2, 4)
+        let pairs = SudokuDataset.generate(count: 8, generator: SudokuGenerator(clueRange: 22...26), seed: 81)
+        let batch = SudokuViews.solve(model: model, puzzles: pairs.map(\.puzzle), views: 2, rounds: 4)
+        let i = try #require(batch.indices.first { batch[$0].acceptedView != nil && batch[$0].asks > batch[$0].viewsTried },
+                             "no sample puzzle was solved after a commit")
+        // The solver numbers its one puzzle 0, as the batch numbers its first: compare on a batch of one.
+        let single = SudokuViews.solve(model: model, puzzles: [pairs[i].puzzle], views: 2, rounds: 4)[0]
+        let solution = try solver.solve(pairs[i].puzzle)
+        #expect(solution.answer == single.grid && solution.isVerified == (single.acceptedView != nil))
+        if solution.isVerified == true {
+            #expect(solution.view == single.acceptedView && solution.round >= 1 && solution.committed >= 0)
+            #expect(solution.round == 1 || solution.committed > 0)
+        }
     }
 }

@@ -65,6 +65,12 @@ public struct Sudoku: Equatable, Hashable, Sendable, CustomStringConvertible {
         return true
     }
 
+    /// Whether `digit` may go in `cell`: no row, column or box it shares with `cell` holds it
+    /// (the cell's own value is not looked at).
+    public func allows(_ digit: UInt8, at cell: Int) -> Bool {
+        !SudokuSolver.peers[(cell * 20)..<(cell * 20 + 20)].contains { cells[$0] == digit }
+    }
+
     /// Whether `solution` is complete, consistent, and agrees with every given of `self`.
     public func isSolved(by solution: Sudoku) -> Bool {
         solution.isComplete && solution.isConsistent
