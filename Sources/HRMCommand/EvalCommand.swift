@@ -72,7 +72,7 @@ struct EvalCommand: ParsableCommand {
         let isSudoku = s.metadata.vocabularySize == SudokuDataset.vocabularySize && s.metadata.sequenceLength == 81
         let checked = views > 1 || rounds > 1
         guard !checked || isSudoku else {
-            throw CommandError("--views and --rounds need a 9×9 Sudoku dataset (seq_len 81, vocab_size \(SudokuDataset.vocabularySize)); \(data) has seq_len \(s.metadata.sequenceLength) and vocab_size \(s.metadata.vocabularySize).")
+            throw CommandError("\(views > 1 ? "--views" : "--rounds") needs a 9×9 Sudoku dataset (seq_len 81, vocab_size \(SudokuDataset.vocabularySize)); \(data) has seq_len \(s.metadata.sequenceLength) and vocab_size \(s.metadata.vocabularySize).")
         }
         var scorer = ARCScorer(identifiers: dataset.identifiers)
         var sudokus: [(puzzle: Sudoku, solution: Sudoku)] = []

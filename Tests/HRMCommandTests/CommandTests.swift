@@ -272,7 +272,14 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         do { try views.run(); Issue.record("--views on a 4×4 dataset") } catch {
             #expect("\(error)".contains("--views needs a 9×9 Sudoku dataset"))
         }
+        var rounds = try #require(try HRMCommand.parseAsRoot(["eval", "--checkpoint", dir.appendingPathComponent("bf16").path,
+                                                              "--data", data.path, "--rounds", "3"]) as? EvalCommand)
+        do { try rounds.run(); Issue.record("--rounds on a 4×4 dataset") } catch {
+            #expect("\(error)".contains("--rounds needs a 9×9 Sudoku dataset"))
+        }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--views", "0"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--rounds", "17"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["solve", "--rounds", "0", "x"]) }
         if let reason = GEMM.unavailability(of: .bf16(.oneDNN)) {
             do {
                 _ = try HRMCommand.parseAsRoot(["train", "--data", "d", "--out", "o", "--precision", "bf16"])
@@ -325,7 +332,7 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         let buckets = try #require(shipped["by_blanks"] as? [[String: Any]])
         #expect(buckets.reduce(0) { $0 + ($1["puzzles"] as! Int) } == 6)
         // Views only add answers the rules accept to the plain ones.
-        #expect(shipped["views"] as? Int == 32)
+        #expect(shipped["views"] as? Int == 32 && shipped["rounds"] as? Int == 4)
         let (plain, viewed) = (shipped["exact_accuracy"] as? Double ?? 2, shipped["exact_accuracy_views"] as? Double ?? -1)
         #expect(viewed >= plain && viewed <= 1)
         let live = try #require(report["live"] as? [String: Any])
