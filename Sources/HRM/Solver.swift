@@ -38,6 +38,9 @@ public struct Solution<Puzzle> {
     /// many of the model's surest cells from the earlier asks it was given as extra givens.
     public var round = 1
     public var committed = 0
+    /// The puzzle this run was asked, when it is not the one given: the given one with the
+    /// `committed` cells written in.
+    public var askedWith: Puzzle? = nil
 }
 
 /// Solves puzzles with a trained checkpoint — the library behind `hrm solve`.
@@ -110,7 +113,8 @@ public final class Solver {
             let solution = Solution(answer: asked.grids[asked.grids.count - 1], steps: asked.grids, trace: asked.trace,
                                     haltStep: asked.grids.count, isVerified: asked.isAccepted, view: view,
                                     viewsTried: view + 1, round: asked.rounds,
-                                    committed: sudoku.blankCount - asked.givens.blankCount)
+                                    committed: sudoku.blankCount - asked.givens.blankCount,
+                                    askedWith: asked.rounds > 1 ? asked.givens : nil)
             if asked.isAccepted { return solution }
             if first == nil { first = solution }
         }

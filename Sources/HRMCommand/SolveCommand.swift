@@ -87,11 +87,16 @@ struct SolveCommand: ParsableCommand {
         if json {
             printJSON(["answer": cells(s.answer).joined(), "halt_step": s.haltStep, "verified": s.isVerified as Any,
                        "view": s.view, "views_tried": s.viewsTried, "round": s.round, "committed": s.committed,
+                       "asked_with": s.askedWith.map { cells($0).joined() } as Any,
                        "steps": s.trace.enumerated().map { k, t in
                            ["step": k + 1, "grid": cells(s.steps[k]).joined(), "q_halt": Double(t.qHalt),
                             "q_continue": Double(t.qContinue), "halt_probability": Double(t.haltProbability)] as [String: Any]
                        }])
             return
+        }
+        if let asked = s.askedWith {
+            print("view \(s.view), ask \(s.round): the puzzle with \(s.committed) of the model's surest cells from its earlier asks written in:")
+            print(render(asked).joined(separator: "\n") + "\n")
         }
         printTrace(s, cells: cells, columns: columns, highlight: isatty(fileno(stdout)) != 0)
         print("\nanswer (step \(s.haltStep)):")

@@ -144,6 +144,14 @@ import Tensors
         if solution.isVerified == true {
             #expect(solution.view == single.acceptedView && solution.round >= 1 && solution.committed >= 0)
             #expect(solution.round == 1 || solution.committed > 0)
+            if let asked = solution.askedWith {
+                // The puzzle it was asked: the given one with `committed` cells written in, all of them right.
+                #expect(pairs[i].puzzle.blankCount - asked.blankCount == solution.committed && solution.round > 1)
+                #expect((0..<81).allSatisfy { asked.cells[$0] == 0 || asked.cells[$0] == pairs[i].solution.cells[$0] })
+                #expect((0..<81).allSatisfy { pairs[i].puzzle.cells[$0] == 0 || asked.cells[$0] == pairs[i].puzzle.cells[$0] })
+            } else {
+                #expect(solution.round == 1)
+            }
         }
     }
 }
