@@ -124,7 +124,7 @@ struct DemoCommand: ParsableCommand {
         let allSteps = Evaluator.evaluate(model: package.model, split: split, batchSize: 64)
         // The same puzzles again, each asked in up to `views` views × `rounds` rounds until the rules accept an answer.
         let viewStart = Date()
-        let viewBar = ProgressBar("   up to \(views) views × \(rounds) rounds", total: puzzles, unit: "puzzles")
+        let viewBar = ProgressBar("   up to \(viewsAndRounds(views, rounds))", total: puzzles, unit: "puzzles")
         let checked = views > 1 || rounds > 1
         let answers = checked
             ? SudokuViews.solve(model: package.model, puzzles: fresh.map(\.puzzle), views: views, rounds: rounds, seed: seed) { done, _ in
@@ -137,7 +137,7 @@ struct DemoCommand: ParsableCommand {
             let rows = fresh.indices.filter { blanks.contains(fresh[$0].puzzle.blankCount) }
             return Double(rows.filter { solvedWithViews[$0] }.count) / Double(max(rows.count, 1))
         }
-        let column = checked ? "   exact, ≤ \(views) views × \(rounds)" : ""
+        let column = checked ? "   exact, ≤ \(viewsAndRounds(views, rounds))" : ""
         print("   blanks    puzzles   exact   blank cells right" + column)
         for b in buckets {
             print(String(format: "   %2d–%2d   %7d   %5.1f%%   %5.1f%%", b.blanks.lowerBound, b.blanks.upperBound, b.count,
@@ -152,8 +152,8 @@ struct DemoCommand: ParsableCommand {
         let exactWithViews = Double(solvedWithViews.filter { $0 }.count) / Double(max(fresh.count, 1))
         if checked {
             let asked = answers.map(\.viewsTried).reduce(0, +), asks = answers.map(\.asks).reduce(0, +)
-            print(String(format: "   asking up to %d views × %d rounds until the rules accept an answer: %.1f%% exact (%.2f views, %.2f asks per puzzle, %.1f s)",
-                         views, rounds, 100 * exactWithViews, Double(asked) / Double(max(answers.count, 1)),
+            print(String(format: "   asking up to %@ until the rules accept an answer: %.1f%% exact (%.2f views, %.2f asks per puzzle, %.1f s)",
+                         viewsAndRounds(views, rounds), 100 * exactWithViews, Double(asked) / Double(max(answers.count, 1)),
                          Double(asks) / Double(max(answers.count, 1)), viewSeconds))
         }
 

@@ -92,7 +92,7 @@ struct EvalCommand: ParsableCommand {
         }
         bar?.finish()
         if checked {
-            let viewBar = json ? nil : ProgressBar("up to \(views) views × \(rounds) rounds", total: sudokus.count, unit: "puzzles")
+            let viewBar = json ? nil : ProgressBar("up to \(viewsAndRounds(views, rounds))", total: sudokus.count, unit: "puzzles")
             report.sudokuViews = SudokuViews.score(model: model, puzzles: sudokus.map(\.puzzle), solutions: sudokus.map(\.solution),
                                                    views: views, rounds: rounds, batchSize: batch, maxSteps: maxSteps) { done, _ in viewBar?.update(done) }
             viewBar?.finish()
@@ -113,8 +113,8 @@ struct EvalCommand: ParsableCommand {
         print(String(format: "mean ACT steps   %.2f of %d%@", report.meanSteps, report.maxSteps,
                      report.haltEarly ? String(format: " (halting early saves %.0f%% of the compute)", 100 * (1 - report.meanSteps / Double(report.maxSteps))) : ""))
         if let v = report.sudokuViews {
-            print(String(format: "with up to %d views × %d rounds until the rules accept an answer: exact accuracy %.4f (%.2f views, %.2f asks, %.1f ACT steps per puzzle; %.1f s)",
-                         v.views, v.rounds, v.exactAccuracy, v.meanViewsTried, v.meanAsks, v.meanSteps, v.seconds))
+            print(String(format: "with up to %@ until the rules accept an answer: exact accuracy %.4f (%.2f views, %.2f asks, %.1f ACT steps per puzzle; %.1f s)",
+                         viewsAndRounds(v.views, v.rounds), v.exactAccuracy, v.meanViewsTried, v.meanAsks, v.meanSteps, v.seconds))
         }
         if let arc = report.arc {
             print(String(format: "ARC, voting over augmentations: pass@1 %.4f, pass@2 %.4f (%d tasks, %d test inputs); wrote %@",
@@ -125,6 +125,11 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "  step %2d  %.4f  %.4f  %@", k + 1, e, c, String(repeating: "█", count: Int(e * 40))))
         }
     }
+}
+
+/// "32 views × 4 rounds", "8 views", "1 view × 2 rounds": what `SudokuViews` asks.
+func viewsAndRounds(_ views: Int, _ rounds: Int) -> String {
+    "\(views) view\(views == 1 ? "" : "s")" + (rounds == 1 ? "" : " × \(rounds) rounds")
 }
 
 /// The shipped Sudoku model's package, relative to the repository's folder.
