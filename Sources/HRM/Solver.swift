@@ -106,17 +106,21 @@ public final class Solver {
         }
         // Views and rounds (`SudokuViews`): each ask runs until the rules accept its answer, else
         // to the last step.
+        // Without an accepted answer, the answer is view 0's first ask: the puzzle as given.
         var first: Solution<Sudoku>? = nil
         for view in 0..<views {
             let asked = SudokuViews.ask(model: model, puzzles: [sudoku], indices: [0], view: view, rounds: rounds,
                                         commitFraction: SudokuViews.defaultCommitFraction, seed: 0, steps: maxSteps)[0]
-            let solution = Solution(answer: asked.grids[asked.grids.count - 1], steps: asked.grids, trace: asked.trace,
-                                    haltStep: asked.grids.count, isVerified: asked.isAccepted, view: view,
-                                    viewsTried: view + 1, round: asked.rounds,
-                                    committed: sudoku.blankCount - asked.givens.blankCount,
-                                    askedWith: asked.rounds > 1 ? asked.givens : nil)
-            if asked.isAccepted { return solution }
-            if first == nil { first = solution }
+            if asked.isAccepted {
+                return Solution(answer: asked.grids[asked.grids.count - 1], steps: asked.grids, trace: asked.trace,
+                                haltStep: asked.grids.count, isVerified: true, view: view, viewsTried: view + 1,
+                                round: asked.rounds, committed: sudoku.blankCount - asked.givens.blankCount,
+                                askedWith: asked.rounds > 1 ? asked.givens : nil)
+            }
+            if view == 0 {
+                first = Solution(answer: asked.firstGrids[asked.firstGrids.count - 1], steps: asked.firstGrids,
+                                 trace: asked.firstTrace, haltStep: asked.firstGrids.count, isVerified: false)
+            }
         }
         first!.viewsTried = views
         return first!

@@ -77,7 +77,7 @@ public enum SudokuViews {
                     answers[i].viewsTried += 1
                     answers[i].asks += result.rounds
                     answers[i].steps += result.steps
-                    if view == 0 { answers[i].grid = result.firstGrid }
+                    if view == 0 { answers[i].grid = result.firstGrids.last! }
                     if result.isAccepted {
                         answers[i].grid = result.grids.last!
                         answers[i].acceptedView = view
@@ -104,8 +104,9 @@ public enum SudokuViews {
         var givens: Sudoku
         /// Whether the rules accept the last round's final answer.
         var isAccepted: Bool
-        /// The first round's final answer (the view's answer without commits).
-        var firstGrid: Sudoku
+        /// The first round's trace and answers: the view without commits.
+        var firstTrace: [ReasoningStep]
+        var firstGrids: [Sudoku]
         /// Rounds asked, and ACT steps over all of them.
         var rounds: Int
         var steps: Int
@@ -126,7 +127,7 @@ public enum SudokuViews {
                 let grid = runs[k].grids.last!
                 let accepted = puzzles[row].isSolved(by: grid)
                 var result = results[row] ?? Asked(trace: [], grids: [], givens: givens[row], isAccepted: false,
-                                                   firstGrid: grid, rounds: 0, steps: 0)
+                                                   firstTrace: runs[k].trace, firstGrids: runs[k].grids, rounds: 0, steps: 0)
                 result.trace = runs[k].trace
                 result.grids = runs[k].grids
                 result.givens = givens[row]

@@ -76,7 +76,7 @@ struct SolveCommand: ParsableCommand {
             let roundNote = s.round == 1 ? "" : ", ask \(s.round) with \(s.committed) of the model's surest cells written in"
             let viewNote = views == 1 && rounds == 1 ? ""
                 : s.isVerified! ? (s.view == 0 ? " (view 0, the puzzle as given\(roundNote))" : " (view \(s.view) of the \(views) asked\(roundNote); views 0–\(s.view - 1) broke a rule)")
-                : " (none of the \(views) views gave an accepted answer; this is view 0's last ask\(roundNote))"
+                : " (none of the \(views) views gave an accepted answer; this is view 0's first ask: the puzzle as given)"
             report(s, render: { $0.description.split(separator: "\n").map(String.init) },
                    cells: { $0.cells.map { $0 == 0 ? "." : String($0) } }, columns: 9,
                    verdict: (s.isVerified! ? "the classical solver confirms it solves the puzzle" : "the classical solver finds it wrong") + viewNote)

@@ -153,5 +153,13 @@ import Tensors
                 #expect(solution.round == 1)
             }
         }
+        // Accepted or not, the solver's answer is the batch's (not accepted: view 0's first ask).
+        (solver.views, solver.rounds) = (1, 2)
+        for pair in pairs.prefix(4) {
+            let b = SudokuViews.solve(model: model, puzzles: [pair.puzzle], views: 1, rounds: 2)[0]
+            let s = try solver.solve(pair.puzzle)
+            #expect(s.answer == b.grid && s.isVerified == (b.acceptedView != nil))
+            if s.isVerified == false { #expect(s.round == 1 && s.committed == 0 && s.askedWith == nil) }
+        }
     }
 }
