@@ -194,16 +194,29 @@ struct DemoCommand: ParsableCommand {
         for (a, b) in zip(puzzleLines, answer) { print("   \(a)   \(b)") }
         print(solution.isVerified == true ? "   The classical solver confirms the answer." : "   The classical solver finds the answer wrong.")
 
-        return ["model": model, "checksum": package.manifest.checksum, "parameters": package.manifest.parameters,
-                "puzzles": result.count, "blanks": "\(range.lowerBound)-\(range.upperBound)", "seed": seed,
-                "exact_accuracy": result.exactAccuracy, "blank_cell_accuracy": result.changedCellAccuracy,
-                "seconds": result.seconds, "act_steps": result.maxSteps, "mean_act_steps": result.meanSteps,
-                "halting": "q_head",
-                "exact_accuracy_all_steps": allSteps.exactAccuracy, "blank_cell_accuracy_all_steps": allSteps.changedCellAccuracy,
-                "views": views, "rounds": rounds, "exact_accuracy_views": checked ? exactWithViews : result.exactAccuracy,
-                "by_blanks": buckets.map { ["blanks": "\($0.blanks.lowerBound)-\($0.blanks.upperBound)", "puzzles": $0.count,
-                                            "exact_accuracy": $0.exactAccuracy, "blank_cell_accuracy": $0.blankCellAccuracy,
-                                            "exact_accuracy_views": checked ? viewAccuracy($0.blanks) : $0.exactAccuracy] as [String: Any] }]
+        var report: [String: Any] = [
+            "model": model, "checksum": package.manifest.checksum, "parameters": package.manifest.parameters,
+            "puzzles": result.count, "blanks": "\(range.lowerBound)-\(range.upperBound)", "seed": seed,
+            "exact_accuracy": result.exactAccuracy, "blank_cell_accuracy": result.changedCellAccuracy,
+            "seconds": result.seconds, "act_steps": result.maxSteps, "mean_act_steps": result.meanSteps,
+            "halting": "q_head",
+            "exact_accuracy_all_steps": allSteps.exactAccuracy, "blank_cell_accuracy_all_steps": allSteps.changedCellAccuracy,
+            "views": views, "rounds": rounds]
+        var byBlanks: [[String: Any]] = buckets.map {
+            ["blanks": "\($0.blanks.lowerBound)-\($0.blanks.upperBound)", "puzzles": $0.count,
+             "exact_accuracy": $0.exactAccuracy, "blank_cell_accuracy": $0.blankCellAccuracy]
+        }
+        // The views figures only when views or rounds were asked (with neither they would be the model alone).
+        if checked {
+            let n = Double(max(answers.count, 1))
+            report["exact_accuracy_views"] = exactWithViews
+            report["views_seconds"] = viewSeconds
+            report["mean_views_tried"] = Double(answers.map(\.viewsTried).reduce(0, +)) / n
+            report["mean_asks"] = Double(answers.map(\.asks).reduce(0, +)) / n
+            for (k, b) in buckets.enumerated() { byBlanks[k]["exact_accuracy_views"] = viewAccuracy(b.blanks) }
+        }
+        report["by_blanks"] = byBlanks
+        return report
     }
 
     // MARK: - The live run

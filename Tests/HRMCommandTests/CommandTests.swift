@@ -335,12 +335,25 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(shipped["views"] as? Int == 32 && shipped["rounds"] as? Int == 4)
         let (plain, viewed) = (shipped["exact_accuracy"] as? Double ?? 2, shipped["exact_accuracy_views"] as? Double ?? -1)
         #expect(viewed >= plain && viewed <= 1)
+        let (views, asks) = (shipped["mean_views_tried"] as? Double ?? 0, shipped["mean_asks"] as? Double ?? 0)
+        #expect(views >= 1 && asks >= views && asks <= 4 * views)
+        #expect(buckets.allSatisfy { $0["exact_accuracy_views"] is Double })
         let live = try #require(report["live"] as? [String: Any])
         #expect(live["puzzles"] as? Int == 500 && live["size"] as? Int == 4)
         for key in ["exact_accuracy", "cell_accuracy", "minutes"] {
             #expect((live[key] as? Double).map { $0 >= 0 } == true, "\(key)")
         }
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/model.safetensors").path))
+
+        // Neither views nor rounds: no views figures (they would only repeat the model alone's).
+        let plainDir = base.appendingPathComponent("plain")
+        var alone = try #require(try HRMCommand.parseAsRoot(
+            ["demo", "--out", plainDir.path, "--model", model.path, "--puzzles", "6", "--skip-live", "--views", "1", "--rounds", "1"]) as? DemoCommand)
+        try alone.run()
+        let plainReport = try JSONSerialization.jsonObject(with: Data(contentsOf: plainDir.appendingPathComponent("report.json"))) as! [String: Any]
+        let plainShipped = try #require(plainReport["shipped"] as? [String: Any])
+        #expect(plainShipped["exact_accuracy"] is Double && plainShipped["exact_accuracy_views"] == nil && plainReport["live"] == nil)
+        #expect((plainShipped["by_blanks"] as? [[String: Any]])?.allSatisfy { $0["exact_accuracy_views"] == nil } == true)
     }
 
     @Test func aDamagedShippedModelStopsTheDemoWithTheWayToRestoreIt() throws {
