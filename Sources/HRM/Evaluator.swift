@@ -47,7 +47,7 @@ public struct ReasoningStep: Codable, Equatable, Sendable {
     public var qHalt: Float
     public var qContinue: Float
     /// `[S]` the probability the model gives its predicted token at each position (stablemax or
-    /// softmax, as it was trained); not written to JSON.
+    /// softmax, as it was trained), when `Evaluator.trace` was asked for it; not written to JSON.
     public var confidence: [Float] = []
     /// sigmoid(q_halt): the model's belief that it is done.
     public var haltProbability: Float { 1 / (1 + Foundation.exp(-qHalt)) }
@@ -64,9 +64,9 @@ public enum Evaluator {
     /// (q_halt > q_continue) and leaves the batch, so later steps compute only the rows still
     /// thinking: evaluation cost follows the Q head. Its trace then ends at that step. `until`,
     /// when given, stops a row the same way when it returns true for (the row, its step), e.g.
-    /// when a checker accepts the answer.
+    /// when a checker accepts the answer. `withConfidence` fills each step's `confidence`.
     public static func trace(model: HierarchicalReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
-                             steps: Int, haltEarly: Bool = false,
+                             steps: Int, haltEarly: Bool = false, withConfidence: Bool = false,
                              until: ((_ row: Int, _ step: ReasoningStep) -> Bool)? = nil) -> [[ReasoningStep]] {
         let s = model.configuration.sequenceLength
         var active = Array(0..<puzzleIdentifiers.count)  // original row of each batch row
@@ -82,13 +82,14 @@ public enum Evaluator {
                 let out = act.step(&carry, batch: batch, using: &rng)
                 let b = active.count, v = out.logits.shape[2]
                 let predictions = out.logits.reshaped([b * s, v]).argmax(axis: 1).int32s
-                let confidence = Self.confidence(logits: out.logits.scalars, vocabulary: v, lossType: model.configuration.lossType)
+                let confidence = withConfidence
+                    ? Self.confidence(logits: out.logits.scalars, vocabulary: v, lossType: model.configuration.lossType) : []
                 let qh = out.qHalt.scalars, qc = out.qContinue.scalars
                 var keep: [Int] = []
                 for row in 0..<b {
                     let step = ReasoningStep(prediction: Array(predictions[(row * s)..<((row + 1) * s)]),
                                              qHalt: qh[row], qContinue: qc[row],
-                                             confidence: Array(confidence[(row * s)..<((row + 1) * s)]))
+                                             confidence: withConfidence ? Array(confidence[(row * s)..<((row + 1) * s)]) : [])
                     traces[active[row]].append(step)
                     let stop = (haltEarly && qh[row] > qc[row]) || (until?(active[row], step) ?? false)
                     if !stop { keep.append(row) }

@@ -183,7 +183,7 @@ public enum SudokuViews {
         }
         let inputs = zip(puzzles, augmentations).flatMap { p, a in SudokuDataset.tokens(a.apply(p)).map(Int32.init) }
         let traces = Evaluator.trace(model: model, inputs: inputs, puzzleIdentifiers: Array(repeating: 0, count: puzzles.count),
-                                     steps: steps) { row, step in puzzles[row].isSolved(by: grid(row, step)) }
+                                     steps: steps, withConfidence: true) { row, step in puzzles[row].isSolved(by: grid(row, step)) }
         return traces.enumerated().map { row, trace in (trace, trace.map { grid(row, $0) }) }
     }
 
@@ -195,12 +195,7 @@ public enum SudokuViews {
         let start = Date()
         let answers = solve(model: model, puzzles: puzzles, views: views, rounds: rounds, seed: seed, batchSize: batchSize,
                             maxSteps: maxSteps, progress: progress)
-        let n = Double(max(puzzles.count, 1))
-        return Score(views: views, rounds: rounds,
-                     exactAccuracy: Double(zip(answers, solutions).filter { $0.grid == $1 }.count) / n,
-                     meanViewsTried: Double(answers.map(\.viewsTried).reduce(0, +)) / n,
-                     meanAsks: Double(answers.map(\.asks).reduce(0, +)) / n,
-                     meanSteps: Double(answers.map(\.steps).reduce(0, +)) / n,
+        return Score(answers: answers, solutions: solutions, views: views, rounds: rounds,
                      seconds: Date().timeIntervalSince(start))
     }
 
@@ -215,6 +210,19 @@ public enum SudokuViews {
         public var meanAsks: Double
         public var meanSteps: Double
         public var seconds: Double
+
+        /// The figures of `solve`'s answers against known solutions.
+        public init(answers: [Answer], solutions: [Sudoku], views: Int, rounds: Int, seconds: Double) {
+            precondition(answers.count == solutions.count)
+            let n = Double(max(answers.count, 1))
+            self.views = views
+            self.rounds = rounds
+            exactAccuracy = Double(zip(answers, solutions).filter { $0.grid == $1 }.count) / n
+            meanViewsTried = Double(answers.map(\.viewsTried).reduce(0, +)) / n
+            meanAsks = Double(answers.map(\.asks).reduce(0, +)) / n
+            meanSteps = Double(answers.map(\.steps).reduce(0, +)) / n
+            self.seconds = seconds
+        }
 
         enum CodingKeys: String, CodingKey {
             case views, rounds, exactAccuracy = "exact_accuracy", meanViewsTried = "mean_views_tried"

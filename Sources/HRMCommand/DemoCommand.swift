@@ -149,12 +149,11 @@ struct DemoCommand: ParsableCommand {
                      result.meanSteps, result.maxSteps))
         print(String(format: "   running all %d ACT steps instead (as the reference evaluates): %.1f%% exact, %.1f%% of blank cells",
                      allSteps.maxSteps, 100 * allSteps.exactAccuracy, 100 * allSteps.changedCellAccuracy))
-        let exactWithViews = Double(solvedWithViews.filter { $0 }.count) / Double(max(fresh.count, 1))
-        if checked {
-            let asked = answers.map(\.viewsTried).reduce(0, +), asks = answers.map(\.asks).reduce(0, +)
+        let viewScore = checked ? SudokuViews.Score(answers: answers, solutions: fresh.map(\.solution), views: views,
+                                                    rounds: rounds, seconds: viewSeconds) : nil
+        if let v = viewScore {
             print(String(format: "   asking up to %@ until the rules accept an answer: %.1f%% exact (%.2f views, %.2f asks per puzzle, %.1f s)",
-                         viewsAndRounds(views, rounds), 100 * exactWithViews, Double(asked) / Double(max(answers.count, 1)),
-                         Double(asks) / Double(max(answers.count, 1)), viewSeconds))
+                         viewsAndRounds(views, rounds), 100 * v.exactAccuracy, v.meanViewsTried, v.meanAsks, v.seconds))
         }
 
         // 2. One solve, step by step: the first fresh puzzle with ≥ 30 blanks the model solves, else
@@ -207,12 +206,11 @@ struct DemoCommand: ParsableCommand {
              "exact_accuracy": $0.exactAccuracy, "blank_cell_accuracy": $0.blankCellAccuracy]
         }
         // The views figures only when views or rounds were asked (with neither they would be the model alone).
-        if checked {
-            let n = Double(max(answers.count, 1))
-            report["exact_accuracy_views"] = exactWithViews
-            report["views_seconds"] = viewSeconds
-            report["mean_views_tried"] = Double(answers.map(\.viewsTried).reduce(0, +)) / n
-            report["mean_asks"] = Double(answers.map(\.asks).reduce(0, +)) / n
+        if let v = viewScore {
+            report["exact_accuracy_views"] = v.exactAccuracy
+            report["views_seconds"] = v.seconds
+            report["mean_views_tried"] = v.meanViewsTried
+            report["mean_asks"] = v.meanAsks
             for (k, b) in buckets.enumerated() { byBlanks[k]["exact_accuracy_views"] = viewAccuracy(b.blanks) }
         }
         report["by_blanks"] = byBlanks

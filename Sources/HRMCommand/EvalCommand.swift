@@ -42,7 +42,7 @@ struct EvalCommand: ParsableCommand {
     var json = false
     @Option(help: "9×9 Sudoku only: also score asking up to N views of each puzzle until the rules accept an answer (as hrm solve --views).")
     var views: Int = 1
-    @Option(help: "9×9 Sudoku only, with --views: asks per view, the model's surest cells written in as givens between them (as hrm solve --rounds).")
+    @Option(help: "9×9 Sudoku only: also score asking each view up to R times, the model's surest cells written in as givens between asks (as hrm solve --rounds).")
     var rounds: Int = 1
     @Option(help: "ARC only: where to write the Kaggle-style submission (two attempts per test input).")
     var submission: String = "submission.json"

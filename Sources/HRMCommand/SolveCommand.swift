@@ -19,7 +19,7 @@ struct SolveCommand: ParsableCommand {
             rules accept an answer (each view thinks until its answer obeys the rules or its \
             last step), and shows the run of the view that gave it, mapped back to your grid. \
             --rounds R asks each view up to R times: when an answer breaks a rule, the cells the \
-            model was surest of (15% of the blanks, only digits that clash with no other cell of \
+            model was surest of (\(Int(SudokuViews.defaultCommitFraction * 100))% of the blanks, only digits that clash with no other cell of \
             its answer) are written in as givens and the smaller puzzle is asked again. Every \
             digit still comes from the model; a wrong one written in only makes the view fail.
 
