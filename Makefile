@@ -1,7 +1,9 @@
 # swift-hrm: two commands do everything on a fresh Debian/Ubuntu machine.
 #   make demo   install what is missing, build (release, CPU flags), run the demo (hrm demo)
 #   make test   install what is missing, build, run the whole test suite
-# Other targets: make build, make bench, make deps, make clean.
+# Other targets: make build, make bench, make deps, make clean,
+#   make install [PREFIX=/usr/local]   hrm in PREFIX/bin, the shipped models in PREFIX/share/swift-hrm/models
+#   make fuzz [FUZZ_SECONDS=30]        the libFuzzer targets over every parser (tools/fuzz)
 # ONEDNN=1 (e.g. `make test ONEDNN=1`) builds with the package trait OneDNN: bf16 matrix products
 # through oneDNN (installs libdnnl-dev), in its own build folder .build-onednn.
 
@@ -29,16 +31,30 @@ endif
 SWIFT_BUILD := swift build -c release $(CPU_FLAGS) $(TRAIT_FLAGS)
 SWIFT_TEST := swift test -c release $(CPU_FLAGS) $(TRAIT_FLAGS)
 
-.PHONY: demo test build bench deps clean
+PREFIX ?= /usr/local
+
+.PHONY: demo test build bench deps clean install fuzz
 
 demo: deps build
-	$(HRM) demo --out demo-output
+	$(HRM) demo --out demo-output --force
 
 test: deps
 	$(SWIFT_TEST)
 
 build: deps
 	$(SWIFT_BUILD) --product hrm
+
+# The binary finds the models in ../share/swift-hrm/models beside its bin/ (ShippedModels).
+install: build
+	install -d "$(PREFIX)/bin" "$(PREFIX)/share/swift-hrm/models"
+	install -m 755 $(HRM) "$(PREFIX)/bin/hrm"
+	for m in models/*/; do \
+	  name=$$(basename $$m); rm -rf "$(PREFIX)/share/swift-hrm/models/.$$name.new"; \
+	  cp -R "$$m" "$(PREFIX)/share/swift-hrm/models/.$$name.new" && \
+	  rm -rf "$(PREFIX)/share/swift-hrm/models/$$name" && \
+	  mv "$(PREFIX)/share/swift-hrm/models/.$$name.new" "$(PREFIX)/share/swift-hrm/models/$$name"; \
+	done
+	@echo "installed $(PREFIX)/bin/hrm and the models in $(PREFIX)/share/swift-hrm/models"
 
 bench: deps build
 	$(HRM) bench kernels

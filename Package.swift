@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "HRM", targets: ["HRM"]),
         .library(name: "Puzzles", targets: ["Puzzles"]),
+        .library(name: "SafeFiles", targets: ["SafeFiles"]),
     ],
     // `OneDNN` (off by default): bf16 matrix products through oneDNN (`apt-get install
     // libdnnl-dev`, then `swift build --traits OneDNN`). Without it the package needs only BLAS.
@@ -36,9 +37,13 @@ let package = Package(
         // oneDNN 2.x (Debian libdnnl-dev has no pkg-config file; headers and library are on the
         // default paths). Only with the OneDNN trait.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]),
+        // Writing files and folders without ever losing one: atomic, flushed, refused when the
+        // target is not hrm's own. Foundation only; everything that writes goes through it.
+        .target(name: "SafeFiles", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Tensors",
             dependencies: [
+                "SafeFiles",
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .target(name: "CDNNL", condition: .when(traits: ["OneDNN"])),
             ],
@@ -48,13 +53,13 @@ let package = Package(
         ),
         .target(name: "Layers", dependencies: ["Tensors"], exclude: ["README.md"],
                 swiftSettings: swiftSettings),
-        .target(name: "Puzzles", exclude: ["README.md"], swiftSettings: swiftSettings),
-        .target(name: "HRM", dependencies: ["Layers", "Tensors", "Puzzles"], exclude: ["README.md"],
+        .target(name: "Puzzles", dependencies: ["SafeFiles"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "HRM", dependencies: ["Layers", "Tensors", "Puzzles", "SafeFiles"], exclude: ["README.md"],
                 swiftSettings: swiftSettings),
         .executableTarget(
             name: "HRMCommand",
             dependencies: [
-                "HRM", "Layers", "Tensors", "Puzzles",
+                "HRM", "Layers", "Tensors", "Puzzles", "SafeFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"],
@@ -65,10 +70,12 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "HRMTests", dependencies: ["HRM", "TestSupport"], exclude: ["Fixtures"],
+        .testTarget(name: "HRMTests", dependencies: ["HRM", "SafeFiles", "TestSupport"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "PuzzlesTests", dependencies: ["Puzzles", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand", "HRM", "Puzzles", "Tensors", "TestSupport"],
+        .testTarget(name: "PuzzlesTests", dependencies: ["Puzzles", "TestSupport"], exclude: ["Fixtures"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "SafeFilesTests", dependencies: ["SafeFiles", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand", "HRM", "Puzzles", "Tensors", "SafeFiles", "TestSupport"],
                     swiftSettings: swiftSettings),
     ]
 )

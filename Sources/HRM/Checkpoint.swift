@@ -38,7 +38,7 @@ public enum Checkpoint {
     public static func save(_ model: HierarchicalReasoningModel, to url: URL,
                             metadata: [String: String] = [:]) throws {
         var writer = SafetensorsWriter()
-        for (name, tensor) in model.namedParameters() { writer.add(name, tensor) }
+        add(model, to: &writer)
         writer.metadata = metadata
         let json = try JSONEncoder.sorted.encode(model.configuration)
         writer.metadata[configurationKey] = String(decoding: json, as: UTF8.self)
@@ -81,11 +81,19 @@ public enum Checkpoint {
         return model
     }
 
+    /// Adds every state-dict tensor of `model` to `writer`, each name after `prefix`.
+    public static func add(_ model: HierarchicalReasoningModel, to writer: inout SafetensorsWriter, prefix: String = "") {
+        for (name, tensor) in model.namedParameters() { writer.add(prefix + name, tensor) }
+    }
+
     /// Loads a checkpoint's tensors into an existing model, after checking all of them.
-    public static func load(_ file: SafetensorsFile, into model: HierarchicalReasoningModel) throws {
+    /// - Parameter prefix: read only the tensors whose names start with it (a training state
+    ///   holds the weights as `model.…` beside the optimizer's tensors); others are ignored.
+    public static func load(_ file: SafetensorsFile, into model: HierarchicalReasoningModel, prefix: String = "") throws {
         var byName: [String: String] = [:]  // stripped name → key in the file
         for key in file.entries.keys {
-            var name = key
+            guard key.hasPrefix(prefix) else { continue }
+            var name = String(key.dropFirst(prefix.count))
             if name.hasPrefix("_orig_mod.") { name.removeFirst("_orig_mod.".count) }
             if name.hasPrefix("model.inner.") { name.removeFirst("model.inner.".count) }
             byName[name] = key

@@ -49,8 +49,17 @@ public struct ReasoningStep: Codable, Equatable, Sendable {
     /// `[S]` the probability the model gives its predicted token at each position (stablemax or
     /// softmax, as it was trained), when `Evaluator.trace` was asked for it; not written to JSON.
     public var confidence: [Float] = []
+
+    public init(prediction: [Int32], qHalt: Float, qContinue: Float, confidence: [Float] = []) {
+        (self.prediction, self.qHalt, self.qContinue, self.confidence) = (prediction, qHalt, qContinue, confidence)
+    }
+
     /// sigmoid(q_halt): the model's belief that it is done.
     public var haltProbability: Float { 1 / (1 + Foundation.exp(-qHalt)) }
+    /// What the halting rule compares (spec §8: halt when q_halt > q_continue): positive means
+    /// the model stops at this step.
+    public var haltMargin: Float { qHalt - qContinue }
+    public var halts: Bool { qHalt > qContinue }
 
     enum CodingKeys: String, CodingKey { case prediction, qHalt = "q_halt", qContinue = "q_continue" }
 }

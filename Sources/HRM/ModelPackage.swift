@@ -1,5 +1,6 @@
 import Foundation
 import Puzzles
+import SafeFiles
 import Tensors
 
 /// A trained model committed to the repository (e.g. `models/sudoku-9x9/`): `model.safetensors`
@@ -40,7 +41,7 @@ public struct ModelPackage {
     public init(directory: URL) throws {
         let manifestURL = directory.appendingPathComponent(Self.manifestFile)
         let modelURL = directory.appendingPathComponent(Self.modelFile)
-        let restore = directory.relativePath
+        let restore = Self.restoreHint(for: directory)
         guard let manifestData = FileManager.default.contents(atPath: manifestURL.path) else {
             throw ModelPackageError.missing(file: manifestURL.path, restore: restore)
         }
@@ -66,11 +67,29 @@ public struct ModelPackage {
         }
     }
 
+    /// How to get a damaged package back: `git checkout -- models/NAME` inside a repository,
+    /// else (an installed copy) the package's own path, to install again.
+    static func restoreHint(for directory: URL) -> String {
+        let path = directory.standardizedFileURL.path
+        if let range = path.range(of: "/models/", options: .backwards),
+           FileManager.default.fileExists(atPath: String(path[..<range.lowerBound]) + "/Package.swift") {
+            return directory.relativePath.hasPrefix("/") ? "models/" + path[range.upperBound...] : directory.relativePath
+        }
+        return directory.relativePath
+    }
+
+    /// What a package folder holds; its other files (README, curves) are kept on replacement.
+    public static let layout = FolderLayout(name: "a model package", required: [manifestFile, modelFile],
+                                            keepsOtherFiles: true)
+
     /// Writes a package from a checkpoint file: the weights copied as they are, and the manifest.
-    /// `directory` is replaced whole (written beside it, then renamed), so a failure leaves the
-    /// previous package intact.
+    /// `directory` is written beside itself and renamed into place, so a failure leaves the
+    /// previous package intact; an existing package is replaced only with `force` (its other
+    /// files, a README or curves, are kept), and a folder that is not a package never.
     @discardableResult
-    public static func create(from checkpoint: URL, in directory: URL, summary: String, commands: [String]) throws -> Manifest {
+    public static func create(from checkpoint: URL, in directory: URL, summary: String, commands: [String],
+                              force: Bool = false) throws -> Manifest {
+        try OutputTarget.checkFolder(directory, layout: layout, force: force)
         let weights: Data
         do { weights = try Data(contentsOf: checkpoint) } catch {
             throw ModelPackageError.missing(file: checkpoint.path, restore: nil)
@@ -78,32 +97,17 @@ public struct ModelPackage {
         let model = try Checkpoint.load(from: checkpoint)
         let manifest = Manifest(bytes: weights.count, checksum: FNV1a.hex(weights),
                                 parameters: model.parameterCount, summary: summary, commands: commands)
-        let fm = FileManager.default
-        let staging = directory.deletingLastPathComponent()
-            .appendingPathComponent(".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        try? fm.removeItem(at: staging)
-        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        let staging = try OutputTarget.makeStaging(for: directory)
         do {
             try weights.write(to: staging.appendingPathComponent(modelFile))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try encoder.encode(manifest).write(to: staging.appendingPathComponent(manifestFile))
-            // Keep what else the folder holds (README, curves) — only the two files are replaced.
-            if fm.fileExists(atPath: directory.path) {
-                for name in try fm.contentsOfDirectory(atPath: directory.path) where name != modelFile && name != manifestFile {
-                    try fm.copyItem(at: directory.appendingPathComponent(name), to: staging.appendingPathComponent(name))
-                }
-                let old = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
-                try fm.moveItem(at: directory, to: old)
-                try fm.moveItem(at: staging, to: directory)
-                try? fm.removeItem(at: old)
-            } else {
-                try fm.moveItem(at: staging, to: directory)
-            }
         } catch {
-            try? fm.removeItem(at: staging)
-            throw error
+            try? FileManager.default.removeItem(at: staging)
+            throw FileWriteError(path: directory.path, reason: error.localizedDescription)
         }
+        try OutputTarget.install(staging, at: directory, keepingOthersOf: layout)
         return manifest
     }
 }
@@ -112,19 +116,23 @@ public struct ModelPackage {
 public enum ModelPackageError: Error, CustomStringConvertible, Equatable {
     case missing(file: String, restore: String?)
     case damaged(file: String, reason: String, restore: String?)
+    /// No search folder holds the shipped model `name` (`ShippedModels`).
+    case notFound(name: String, searched: [String])
 
     public var description: String {
         switch self {
         case .missing(let file, let restore):
-            // Most often the command ran outside the repository: a relative path then misses.
-            return "\(file) is missing (paths are relative to the current folder: run hrm from the swift-hrm folder or give the model's path)"
-                + Self.hint(restore)
+            return "\(file) is missing" + Self.hint(restore)
+        case .notFound(let name, let searched):
+            return "the shipped model \(name) is in none of \(searched.joined(separator: ", ")); install it with `make install` in the swift-hrm folder, set \(ShippedModels.environmentVariable) to the folder holding \(name), or give the model's path."
         case .damaged(let file, let reason, let restore):
             return "\(file) is damaged (\(reason))" + Self.hint(restore)
         }
     }
 
     private static func hint(_ restore: String?) -> String {
-        restore.map { "; if it was deleted or damaged, `git checkout -- \($0)` in the repository restores it." } ?? "."
+        guard let restore else { return "." }
+        if restore.contains("share/swift-hrm/models") { return "; `make install` in the swift-hrm folder installs it again." }
+        return "; if it was deleted or damaged, `git checkout -- \(restore)` in the repository restores it."
     }
 }

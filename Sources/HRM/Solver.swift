@@ -41,6 +41,10 @@ public struct Solution<Puzzle> {
     /// The puzzle this run was asked, when it is not the one given: the given one with the
     /// `committed` cells written in.
     public var askedWith: Puzzle? = nil
+    /// Sudoku: whether the puzzle has exactly one solution (the classical solver searches for a
+    /// second); nil where not checked. With several, `isVerified` says the answer obeys the
+    /// rules and the givens, not that it is *the* solution.
+    public var hasUniqueSolution: Bool? = nil
 }
 
 /// Solves puzzles with a trained checkpoint — the library behind `hrm solve`.
@@ -71,17 +75,24 @@ public final class Solver {
         self.init(model: try Checkpoint.load(from: checkpoint, configuration: configuration))
     }
 
+    /// A solver on a shipped model (verified against its manifest), found from any working
+    /// folder as `ShippedModels` says.
+    public static func shipped(_ name: String = ShippedModels.sudoku9x9) throws -> Solver {
+        Solver(model: try ModelPackage(directory: try ShippedModels.locate(name)).model)
+    }
+
     private func run(_ tokens: [UInt8], identifier: Int32 = 0) -> (trace: [ReasoningStep], halt: Int) {
         let trace = Evaluator.trace(model: model, inputs: tokens.map(Int32.init), puzzleIdentifiers: [identifier],
                                     steps: maxSteps)[0]
-        let halt = trace.firstIndex { $0.qHalt > $0.qContinue } ?? (trace.count - 1)
+        let halt = trace.firstIndex(where: \.halts) ?? (trace.count - 1)
         return (trace, halt)
     }
 
+    /// - Parameter kind: the puzzle kind with its article ("a maze", "an ARC task").
     private func require(sequenceLength: Int, vocabularySize: Int, kind: String) throws {
         let c = model.configuration
         guard c.sequenceLength == sequenceLength, c.vocabularySize == vocabularySize else {
-            throw SolverError.wrongModel("this checkpoint was trained for sequences of \(c.sequenceLength) tokens over a vocabulary of \(c.vocabularySize); a \(kind) needs \(sequenceLength) and \(vocabularySize). Use a checkpoint trained on \(kind) data.")
+            throw SolverError.wrongModel("this checkpoint was trained for sequences of \(c.sequenceLength) tokens over a vocabulary of \(c.vocabularySize); \(kind) needs \(sequenceLength) and \(vocabularySize). Use a checkpoint trained on puzzles of that kind.")
         }
     }
 
@@ -89,7 +100,7 @@ public final class Solver {
     /// - Throws: `SolverError` if the checkpoint is not a Sudoku model, or the puzzle has a
     ///   repeated digit or no solution at all.
     public func solve(_ sudoku: Sudoku) throws -> Solution<Sudoku> {
-        try require(sequenceLength: 81, vocabularySize: SudokuDataset.vocabularySize, kind: "9×9 Sudoku")
+        try require(sequenceLength: 81, vocabularySize: SudokuDataset.vocabularySize, kind: "a 9×9 Sudoku")
         guard sudoku.isConsistent else {
             throw SolverError.unsolvable("the puzzle repeats a digit in a row, column or box, so it has no solution.")
         }
@@ -98,11 +109,14 @@ public final class Solver {
             throw SolverError.unsolvable("the puzzle has no solution (the classical solver proves it).")
         }
         func grid(_ step: ReasoningStep) -> Sudoku { SudokuDataset.sudoku(tokens: step.prediction.map { UInt8(clamping: $0) }) }
+        let unique = classical.solutions.count == 1
         guard views > 1 || rounds > 1 else {
             let (trace, halt) = run(SudokuDataset.tokens(sudoku))
             let steps = trace.map(grid)
-            return Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
-                            isVerified: sudoku.isSolved(by: steps[halt]))
+            var s = Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
+                             isVerified: sudoku.isSolved(by: steps[halt]))
+            s.hasUniqueSolution = unique
+            return s
         }
         // Views and rounds (`SudokuViews`): each ask runs until the rules accept its answer, else
         // to the last step.
@@ -115,11 +129,12 @@ public final class Solver {
                 return Solution(answer: asked.grids[asked.grids.count - 1], steps: asked.grids, trace: asked.trace,
                                 haltStep: asked.grids.count, isVerified: true, view: view, viewsTried: view + 1,
                                 round: asked.rounds, committed: sudoku.blankCount - asked.givens.blankCount,
-                                askedWith: asked.rounds > 1 ? asked.givens : nil)
+                                askedWith: asked.rounds > 1 ? asked.givens : nil, hasUniqueSolution: unique)
             }
             if view == 0 {
                 first = Solution(answer: asked.firstGrids[asked.firstGrids.count - 1], steps: asked.firstGrids,
-                                 trace: asked.firstTrace, haltStep: asked.firstGrids.count, isVerified: false)
+                                 trace: asked.firstTrace, haltStep: asked.firstGrids.count, isVerified: false,
+                                 hasUniqueSolution: unique)
             }
         }
         first!.viewsTried = views
@@ -129,7 +144,7 @@ public final class Solver {
     /// Solves a maze; the answer is verified as a valid shortest path.
     public func solve(_ maze: Maze) throws -> Solution<Maze> {
         try require(sequenceLength: maze.size * maze.size, vocabularySize: MazeDataset.vocabularySize,
-                    kind: "\(maze.size)×\(maze.size) maze")
+                    kind: "a \(maze.size)×\(maze.size) maze")
         guard let path = maze.unsolved.shortestPath() else {
             throw SolverError.unsolvable("G cannot be reached from S in this maze.")
         }
@@ -142,7 +157,7 @@ public final class Solver {
 
     /// Predicts the output grid of an ARC test input (one model call, no augmentation voting).
     public func solve(arcInput: Grid, expected: Grid? = nil, identifier: Int32 = 0) throws -> Solution<Grid> {
-        try require(sequenceLength: ARCEncoding.sequenceLength, vocabularySize: ARCEncoding.vocabularySize, kind: "ARC task")
+        try require(sequenceLength: ARCEncoding.sequenceLength, vocabularySize: ARCEncoding.vocabularySize, kind: "an ARC task")
         let (trace, halt) = run(ARCEncoding.encode(arcInput), identifier: identifier)
         let steps = trace.map { ARCEncoding.crop($0.prediction.map { UInt8(clamping: $0) }) }
         return Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,

@@ -1,6 +1,8 @@
 import Foundation
+import SafeFiles
 import Layers
 import Puzzles
+import SafeFiles
 import Tensors
 
 /// Everything a run is configured with, saved as `config.json` in the run folder.
@@ -134,9 +136,20 @@ public final class TrainingRun {
     public var totalSteps: Int { trainer.configuration.totalSteps }
     public var passes: Int { configuration.epochs / configuration.evalInterval }
 
+    /// What a run folder holds (so `--force` replaces only a run hrm wrote).
+    public static let layout = FolderLayout(
+        name: "a run", required: ["config.json"],
+        optional: ["model.safetensors", "state.safetensors", "metrics.jsonl", "curves.svg", "curves.png"])
+
     /// A new run. The model's data sizes (seq_len, vocab_size, num_puzzle_identifiers) come from
-    /// the dataset; the step budget from epochs, groups and the batch (spec §9.4).
-    public init(newRunIn directory: URL, configuration c: RunConfiguration, dataset: PuzzleDataset) throws {
+    /// the dataset; the step budget from epochs, groups and the batch (spec §9.4). Everything is
+    /// checked before the folder is created, so a refused run leaves nothing behind.
+    /// - Parameters:
+    ///   - initialWeights: a model whose weights the run starts from (a curriculum's previous
+    ///     stage); every tensor must have the shape this configuration and dataset need.
+    ///   - force: replace an existing run folder (only a run, nothing else).
+    public init(newRunIn directory: URL, configuration c: RunConfiguration, dataset: PuzzleDataset,
+                initialWeights: HierarchicalReasoningModel? = nil, force: Bool = false) throws {
         guard let train = dataset.splits["train"] else { throw RunError.invalid("\(c.dataPath) has no train split") }
         var config = c
         config.model.sequenceLength = train.metadata.sequenceLength
@@ -146,22 +159,45 @@ public final class TrainingRun {
         config.training.totalSteps = Int(Double(config.epochs) * Double(train.metadata.totalGroups)
                                          * train.metadata.meanPuzzleExamples / Double(config.training.globalBatchSize))
         guard config.problems.isEmpty else { throw RunError.invalid("invalid configuration: " + config.problems.joined(separator: "; ") + ".") }
-        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) {
-            throw RunError.invalid("\(directory.path) already holds a run; continue it with --resume \(directory.path), or choose another --out.")
+        var rng = RandomGenerator(seed: config.training.seed)
+        let model = HierarchicalReasoningModel(configuration: config.model, using: &rng)
+        if let initialWeights {
+            let from = Dictionary(uniqueKeysWithValues: initialWeights.namedParameters().map { ($0.name, $0.tensor) })
+            var problems: [String] = []
+            for (name, to) in model.namedParameters() {
+                guard let source = from[name] else { problems.append("it has no tensor \(name)"); continue }
+                if source.shape != to.shape { problems.append("tensor \(name) has shape \(source.shape), this run needs \(to.shape)") }
+            }
+            guard problems.isEmpty else { throw RunError.invalid("--init: the weights do not fit this run: " + problems.joined(separator: "; ") + ".") }
+            for (name, to) in model.namedParameters() { to.pointer.update(from: from[name]!.pointer, count: to.count) }
         }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) && !force {
+            throw RunError.invalid("\(directory.path) already holds a run; continue it with --resume \(directory.path), replace it with --force, or choose another --out.")
+        }
+        if try OutputTarget.checkFolder(directory, layout: Self.layout, force: force) {
+            try OutputTarget.remove(directory)
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw FileWriteError(path: directory.path, reason: "creating the run folder: \(error.localizedDescription)")
+        }
         self.directory = directory
         self.configuration = config
         self.dataset = dataset
-        var rng = RandomGenerator(seed: config.training.seed)
-        trainer = Trainer(model: HierarchicalReasoningModel(configuration: config.model, using: &rng),
-                          configuration: config.training)
+        trainer = Trainer(model: model, configuration: config.training)
         let data = try JSONEncoder.sorted.encode(config)
         try AtomicFile.write(data, to: directory.appendingPathComponent("config.json"))
-        try? FileManager.default.removeItem(at: directory.appendingPathComponent("metrics.jsonl"))
     }
 
     /// Continues the run in `directory` exactly where its last checkpoint left it.
+    ///
+    /// The checkpoint is `state.safetensors` alone (weights, optimizer, carry, sampler position,
+    /// log window; one atomic file), so whatever instant a previous process was killed at, the
+    /// state is one whole checkpoint; `model.safetensors` is rewritten from it if the kill came
+    /// between the two files. The state must belong to `config.json` (same configuration) and
+    /// its step to its metadata; a mismatched or damaged state is refused with one sentence and
+    /// left as it is.
     public init(resuming directory: URL) throws {
         let configURL = directory.appendingPathComponent("config.json")
         let config: RunConfiguration
@@ -170,25 +206,53 @@ public final class TrainingRun {
         }
         let stateURL = directory.appendingPathComponent("state.safetensors")
         guard FileManager.default.fileExists(atPath: stateURL.path) else {
-            throw RunError.invalid("\(directory.path) has no checkpoint yet (state.safetensors); start it again instead.")
+            throw RunError.invalid("\(directory.path) has no checkpoint yet (state.safetensors); start it again with --force instead.")
+        }
+        let state: SafetensorsFile
+        do { state = try SafetensorsFile(contentsOf: stateURL) } catch {
+            throw RunError.invalid("\(stateURL.path) is damaged (\(error)); the run cannot resume from it.")
+        }
+        if let saved = state.metadata["run_config"] {
+            let savedConfig = try? JSONDecoder().decode(RunConfiguration.self, from: Data(saved.utf8))
+            guard savedConfig == config else {
+                throw RunError.invalid("\(stateURL.path) was written for another configuration than \(configURL.path); the run cannot resume from it (was config.json edited, or a file copied from another run?).")
+            }
         }
         self.directory = directory
         self.configuration = config
         self.dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: config.dataPath))
-        let model = try Checkpoint.load(from: directory.appendingPathComponent("model.safetensors"))
-        guard model.configuration == config.model else {
-            throw RunError.invalid("\(directory.path): model.safetensors does not match config.json.")
+        let modelURL = directory.appendingPathComponent("model.safetensors")
+        let model: HierarchicalReasoningModel
+        if TrainingState.holdsWeights(state) {
+            var rng = RandomGenerator(seed: 0)
+            model = HierarchicalReasoningModel(configuration: config.model, using: &rng)
+        } else {
+            // Format 1: the weights are in model.safetensors, which must be from the same step.
+            model = try Checkpoint.load(from: modelURL)
+            let modelStep = (try? SafetensorsFile(contentsOf: modelURL))?.metadata["step"]
+            guard modelStep == state.metadata["step"] else {
+                throw RunError.invalid("\(directory.path): model.safetensors (step \(modelStep ?? "?")) and state.safetensors (step \(state.metadata["step"] ?? "?")) are from different checkpoints; the run cannot resume exactly.")
+            }
+            guard model.configuration == config.model else {
+                throw RunError.invalid("\(directory.path): model.safetensors does not match config.json.")
+            }
         }
         trainer = Trainer(model: model, configuration: config.training)
-        try TrainingState.load(from: stateURL, into: trainer)
-        let file = try SafetensorsFile(contentsOf: stateURL)
-        pass = Int(file.metadata["pass"] ?? "") ?? 0
-        batchInPass = Int(file.metadata["batch_in_pass"] ?? "") ?? 0
-        windowSteps = Int(file.metadata["log_window_steps"] ?? "") ?? 0
-        if let json = file.metadata["log_window"], let m = try? JSONDecoder().decode(ACTMetrics.self, from: Data(json.utf8)) {
+        try TrainingState.load(state, into: trainer)
+        guard trainer.step <= config.training.totalSteps else {
+            throw RunError.invalid("\(stateURL.path) is at step \(trainer.step), past the run's \(config.training.totalSteps) steps.")
+        }
+        pass = Int(state.metadata["pass"] ?? "") ?? 0
+        batchInPass = Int(state.metadata["batch_in_pass"] ?? "") ?? 0
+        windowSteps = Int(state.metadata["log_window_steps"] ?? "") ?? 0
+        if let json = state.metadata["log_window"], let m = try? JSONDecoder().decode(ACTMetrics.self, from: Data(json.utf8)) {
             window = m
         }
         lastCheckpointStep = trainer.step
+        removeStaleTemporaryFiles()
+        if (try? SafetensorsFile(contentsOf: modelURL))?.metadata["step"] != String(trainer.step) {
+            try saveWeights()
+        }
         try truncateMetrics(after: trainer.step)
     }
 
@@ -242,26 +306,50 @@ public final class TrainingRun {
 
     // MARK: - Files
 
+    /// Writes a checkpoint: first `state.safetensors`, the whole checkpoint in one atomic,
+    /// flushed file (the commit point), then `model.safetensors`, the same weights for `hrm eval`
+    /// and `hrm solve`.
+    /// - Throws: `FileWriteError` when the disk refuses (full, read-only); the previous
+    ///   checkpoint is then intact.
     public func saveCheckpoint() throws {
-        try Checkpoint.save(trainer.model, to: directory.appendingPathComponent("model.safetensors"),
-                            metadata: ["step": String(trainer.step)])
         try TrainingState.save(trainer, to: directory.appendingPathComponent("state.safetensors"),
                                extra: ["pass": String(pass), "batch_in_pass": String(batchInPass),
                                        "log_window_steps": String(windowSteps),
-                                       "log_window": String(decoding: try JSONEncoder().encode(window), as: UTF8.self)])
+                                       "log_window": String(decoding: try JSONEncoder.sorted.encode(window), as: UTF8.self),
+                                       "run_config": String(decoding: try JSONEncoder.sorted.encode(configuration), as: UTF8.self)])
         lastCheckpointStep = trainer.step
+        try saveWeights()
+    }
+
+    private func saveWeights() throws {
+        try Checkpoint.save(trainer.model, to: directory.appendingPathComponent("model.safetensors"),
+                            metadata: ["step": String(trainer.step)])
+    }
+
+    /// Temporary files of killed processes (`.NAME.partial-PID`, hrm's own names).
+    private func removeStaleTemporaryFiles() {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where AtomicFile.isTemporaryName(name) {
+            try? fm.removeItem(at: directory.appendingPathComponent(name))
+        }
     }
 
     private func appendMetrics(_ object: [String: Any]) throws {
         let url = directory.appendingPathComponent("metrics.jsonl")
         var line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         line.append(0x0A)
-        if let handle = try? FileHandle(forWritingTo: url) {
-            handle.seekToEndOfFile()
-            handle.write(line)
-            try handle.close()
-        } else {
-            try line.write(to: url)
+        // Appended, not rewritten: a kill mid-line leaves a torn last line, which resuming drops
+        // (with every line newer than the checkpoint).
+        do {
+            if !FileManager.default.fileExists(atPath: url.path) { try AtomicFile.write(Data(), to: url) }
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+        } catch let error as FileWriteError {
+            throw error
+        } catch {
+            throw FileWriteError(path: url.path, reason: "appending a line: \(error.localizedDescription)")
         }
     }
 
@@ -293,6 +381,7 @@ public final class TrainingRun {
                   let s = o["step"] as? Int else { return false }
             return s <= step
         }
-        try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
+        let trimmed = kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")
+        if trimmed != text { try AtomicFile.write(Data(trimmed.utf8), to: url) }
     }
 }

@@ -2,13 +2,20 @@ import Foundation
 import Layers
 import Tensors
 
-/// Everything besides the weights that a run needs to continue exactly: the step, AdamATan2's
-/// moments and step count, the ACT carry and the exploration generator. Saved as a second
-/// safetensors file beside the model checkpoint.
+/// Everything a run needs to continue exactly, in one file: the weights (`model.…`), AdamATan2's
+/// moments and step count, the ACT carry, the exploration generator and the step. One file is
+/// one atomic unit: a kill at any instant leaves either the previous state or the new one, never
+/// weights from one step beside optimizer moments from another.
 public enum TrainingState {
-    /// Writes the trainer's state atomically.
+    /// The prefix of the weights' tensor names inside a training state.
+    public static let modelPrefix = "model."
+    /// Format 2 holds the weights; format 1 (before) held them in `model.safetensors` only.
+    public static let format = "swift-hrm training state 2"
+
+    /// Writes the trainer's state (weights included) atomically and durably.
     public static func save(_ trainer: Trainer, to url: URL, extra: [String: String] = [:]) throws {
         var writer = SafetensorsWriter()
+        Checkpoint.add(trainer.model, to: &writer, prefix: modelPrefix)
         for (name, tensor) in trainer.optimizer.namedState() { writer.add("optimizer." + name, tensor) }
         if let carry = trainer.carry {
             writer.add("carry.z_H", carry.zHigh)
@@ -24,9 +31,14 @@ public enum TrainingState {
             "step": String(trainer.step),
             "optimizer_step": String(trainer.optimizer.stepCount),
             "generator": trainer.generator.state.map(String.init).joined(separator: ","),
-            "format": "swift-hrm training state 1",
+            "format": format,
         ].merging(extra) { a, _ in a }
         try writer.write(to: url)
+    }
+
+    /// Whether `file` holds the weights too (format 2).
+    public static func holdsWeights(_ file: SafetensorsFile) -> Bool {
+        file.entries.keys.contains { $0.hasPrefix(modelPrefix) }
     }
 
     /// Restores a trainer (built on the same model and configuration) from `url`.
@@ -35,6 +47,12 @@ public enum TrainingState {
         do { file = try SafetensorsFile(contentsOf: url) } catch let e as SafetensorsError {
             throw CheckpointError.file(e)
         }
+        try load(file, into: trainer)
+    }
+
+    /// Restores a trainer from an opened state file (its weights too, when the file holds them).
+    public static func load(_ file: SafetensorsFile, into trainer: Trainer) throws {
+        let url = URL(fileURLWithPath: file.path)
         guard let step = file.metadata["step"].flatMap(Int.init),
               let adamStep = file.metadata["optimizer_step"].flatMap(Int.init),
               let words = file.metadata["generator"]?.split(separator: ",").compactMap({ UInt64($0) }),
@@ -76,6 +94,7 @@ public enum TrainingState {
             }
         }
         guard problems.isEmpty else { throw CheckpointError.mismatch(file: url.path, problems: problems) }
+        if holdsWeights(file) { try Checkpoint.load(file, into: trainer.model, prefix: modelPrefix) }
         for (target, value) in moments { target.assign(value) }
         trainer.restore(step: step, optimizerStep: adamStep, carry: carry, generator: words)
     }

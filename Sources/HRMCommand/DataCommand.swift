@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Puzzles
+import SafeFiles
 
 /// `hrm data …`: build datasets in the reference's format, and look at them.
 struct DataCommand: ParsableCommand {
@@ -32,6 +33,7 @@ struct SudokuDataCommand: ParsableCommand {
 
     @Option(help: "Output dataset folder (written whole at the end; nothing partial is left on failure).")
     var out: String
+    @OptionGroup var output: ForceOption
     @Option(help: "Side of the grid: 9, or 4 / 6 for small Sudokus (boxes 2×2 / 2×3) that a small model learns in minutes.")
     var size: Int = 9
     @Option(help: "Training puzzles to generate.")
@@ -79,6 +81,7 @@ struct SudokuDataCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkOutput(out, force: output.force)
         if size != 9 { return try runSmall() }
         let start = Date()
         var train: [(puzzle: Sudoku, solution: Sudoku)] = []
@@ -108,7 +111,7 @@ struct SudokuDataCommand: ParsableCommand {
             print("ratings (solver backtracks): median \(ratings[ratings.count / 2]), max \(ratings.last!); clues: mean \(String(format: "%.1f", Double(all.map { 81 - $0.puzzle.blankCount }.reduce(0, +)) / Double(all.count)))")
         }
         let dataset = SudokuDataset.build(train: train, test: test, augmentations: augment, using: &rng)
-        try dataset.write(to: URL(fileURLWithPath: out))
+        try dataset.write(to: URL(fileURLWithPath: out), force: output.force)
         printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
     }
 }
@@ -124,7 +127,7 @@ extension SudokuDataCommand {
         let (train, test) = SmallSudokuGenerator.generateSplits(generator, count: count, testCount: testCount, seed: seed) { bar.update($0) }
         bar.finish()
         let dataset = SudokuDataset.build(size: size, train: train, test: test)
-        try dataset.write(to: URL(fileURLWithPath: out))
+        try dataset.write(to: URL(fileURLWithPath: out), force: output.force)
         printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
     }
 }
@@ -153,8 +156,9 @@ struct MazeDataCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Output dataset folder.")
+    @Option(help: "Output dataset folder (written whole at the end; nothing partial is left on failure).")
     var out: String
+    @OptionGroup var output: ForceOption
     @Option(help: "Side of the square maze (at most 30).")
     var size: Int = 30
     @Option(name: .customLong("min-path"), help: "Minimum shortest-path length in cells (S and G included).")
@@ -178,6 +182,7 @@ struct MazeDataCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkOutput(out, force: output.force)
         let start = Date()
         let generator = MazeGenerator(size: size, minimumPathLength: minPath)
         var rng = SplitMix(seed: seed)
@@ -189,7 +194,7 @@ struct MazeDataCommand: ParsableCommand {
         }
         bar.finish()
         let dataset = MazeDataset.build(train: Array(mazes[..<count]), test: Array(mazes[count...]), dihedralAugmentation: augment)
-        try dataset.write(to: URL(fileURLWithPath: out))
+        try dataset.write(to: URL(fileURLWithPath: out), force: output.force)
         let lengths = mazes.map { $0.puzzle.shortestPath()!.count }.sorted()
         print("shortest paths: min \(lengths.first!), median \(lengths[lengths.count / 2]), max \(lengths.last!) cells")
         printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
@@ -272,6 +277,11 @@ enum TokenGrid {
     }
 }
 
+/// Refuses an existing `--out` before any work is done (the write checks again).
+func checkOutput(_ out: String, force: Bool) throws {
+    try OutputTarget.checkFolder(URL(fileURLWithPath: out), layout: PuzzleDataset.layout, force: force)
+}
+
 /// The closing summary of a data command: counts, checksum, time.
 func printSummary(_ dataset: PuzzleDataset, out: String, seconds: Double) {
     print("wrote \(out) in \(String(format: "%.1f", seconds)) s")
@@ -296,8 +306,9 @@ struct ARCDataCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Output dataset folder.")
+    @Option(help: "Output dataset folder (written whole at the end; nothing partial is left on failure).")
     var out: String
+    @OptionGroup var output: ForceOption
     @Option(parsing: .upToNextOption, help: "Folders of task subfolders (e.g. ../shared/data/arc-agi-1).")
     var tasks: [String]
     @Option(help: "Augmented variants per task.")
@@ -311,6 +322,7 @@ struct ARCDataCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkOutput(out, force: output.force)
         let start = Date()
         let loaded = try ARCDataset.loadTasks(from: tasks.map { URL(fileURLWithPath: $0) })
         print("read \(loaded.count) tasks (\(loaded.filter(\.testToTestSplit).count) with test pairs for the test split)")
@@ -318,7 +330,7 @@ struct ARCDataCommand: ParsableCommand {
         let bar = ProgressBar("augmenting", total: loaded.count, unit: "tasks")
         let dataset = ARCDataset.build(tasks: loaded, augmentations: augment, using: &rng) { bar.update($0) }
         bar.finish()
-        try dataset.write(to: URL(fileURLWithPath: out))
+        try dataset.write(to: URL(fileURLWithPath: out), force: output.force)
         print("identifiers: \(dataset.identifiers.count - 1) puzzle names")
         printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
     }

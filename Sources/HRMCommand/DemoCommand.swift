@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SafeFiles
 import HRM
 import Puzzles
 import Tensors
@@ -32,8 +33,9 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Folder for the data, the live run, the curves and report.json.")
     var out: String = "demo-output"
-    @Option(help: "The shipped model package.")
-    var model: String = shippedSudokuModel
+    @OptionGroup var output: ForceOption
+    @Option(help: "The model package (default: the shipped 9×9 Sudoku model, wherever it is installed; HRM_MODELS overrides).")
+    var model: String?
     @Option(help: "Fresh 9×9 puzzles for the shipped model.")
     var puzzles: Int = 500
     @Option(help: ArgumentHelp("Blanks of those puzzles, drawn uniformly from LO-HI (minimal puzzles cap it near 60).", valueName: "LO-HI"))
@@ -67,16 +69,22 @@ struct DemoCommand: ParsableCommand {
         try parseBlankRange(blanks, least: 1, most: 64, example: "5-60")
     }
 
+    /// What the demo writes in --out (so --force replaces only an earlier demo's folder).
+    static let layout = FolderLayout(name: "a demo's output", required: [], optional: ["report.json"],
+                                     subfolders: [("run", TrainingRun.layout), ("data-*", PuzzleDataset.layout)])
+
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)  // lines in order with the progress bars, also into a log
         let dir = URL(fileURLWithPath: out)
+        let model = try self.model ?? shippedSudokuModel()
         let modelDir = URL(fileURLWithPath: model).standardizedFileURL
         guard !modelDir.path.hasPrefix(dir.standardizedFileURL.path + "/") && modelDir != dir.standardizedFileURL else {
             throw CommandError("--out \(out) holds the shipped model \(model); the demo would overwrite it. Choose another folder.")
         }
+        if try OutputTarget.checkFolder(dir, layout: Self.layout, force: output.force) { try OutputTarget.remove(dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var report: [String: Any] = [:]
-        report["shipped"] = try shipped(dir)
+        report["shipped"] = try shipped(dir, model: model)
         if !skipLive { report["live"] = try live(dir) }
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]),
                              to: dir.appendingPathComponent("report.json"))
@@ -85,7 +93,7 @@ struct DemoCommand: ParsableCommand {
 
     // MARK: - The shipped model
 
-    private func shipped(_ dir: URL) throws -> [String: Any] {
+    private func shipped(_ dir: URL, model: String) throws -> [String: Any] {
         let package: ModelPackage
         do { package = try ModelPackage(directory: URL(fileURLWithPath: model)) } catch let e as ModelPackageError {
             throw CommandError(e.description)
@@ -176,8 +184,8 @@ struct DemoCommand: ParsableCommand {
         for (k, step) in solution.steps.enumerated() {
             let changed = (0..<81).filter { step.cells[$0] != previous.cells[$0] }.count
             let right = blanks.filter { step.cells[$0] == shown.solution.cells[$0] }.count
-            print(String(format: "   step %d: %2d cells changed, %2d of %d blanks right, halt probability %.3f%@", k + 1, changed, right,
-                         blanks.count, solution.trace[k].haltProbability, k + 1 == solution.haltStep ? "  ← stops here" : ""))
+            print(String(format: "   step %d: %2d cells changed, %2d of %d blanks right, q_halt − q_continue %+.2f%@", k + 1, changed, right,
+                         blanks.count, solution.trace[k].haltMargin, k + 1 == solution.haltStep ? "  ← stops here" : ""))
             previous = step
         }
         var answer = solution.answer.description.split(separator: "\n").map(String.init)
@@ -221,7 +229,6 @@ struct DemoCommand: ParsableCommand {
 
     private func live(_ dir: URL) throws -> [String: Any] {
         let runDir = dir.appendingPathComponent("run")
-        if FileManager.default.fileExists(atPath: runDir.path) { try FileManager.default.removeItem(at: runDir) }
         let (count, testCount) = (liveCount, 500)
         print("\n3. A small HRM learns \(liveSize)×\(liveSize) Sudoku live: \(count) generated puzzles, \(minutes) minute(s) of training…")
         let generator = SmallSudokuGenerator(size: liveSize, blanks: 0...(liveSize * liveSize))
@@ -254,9 +261,7 @@ struct DemoCommand: ParsableCommand {
                      report.count, liveSize, liveSize, 100 * report.exactAccuracy, 100 * report.changedCellAccuracy,
                      100 * report.cellAccuracy, run.trainer.step, trainedMinutes))
         if FileManager.default.fileExists(atPath: runDir.appendingPathComponent("metrics.jsonl").path) {
-            var plot = PlotCommand()
-            plot.folder = runDir.path
-            try plot.run()
+            try PlotCommand.draw(folder: runDir.path, force: false)
         }
         return ["exact_accuracy": report.exactAccuracy, "cell_accuracy": report.cellAccuracy,
                 "blank_cell_accuracy": report.changedCellAccuracy, "minutes": trainedMinutes,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SafeFiles
 import HRM
 import Puzzles
 import Tensors
@@ -46,6 +47,7 @@ struct EvalCommand: ParsableCommand {
     var rounds: Int = 1
     @Option(help: "ARC only: where to write the Kaggle-style submission (two attempts per test input).")
     var submission: String = "submission.json"
+    @OptionGroup var output: ForceOption
 
     enum HaltMode: String, ExpressibleByArgument, CaseIterable { case max, early }
 
@@ -73,6 +75,10 @@ struct EvalCommand: ParsableCommand {
         let checked = views > 1 || rounds > 1
         guard !checked || isSudoku else {
             throw CommandError("\(views > 1 ? "--views" : "--rounds") needs a 9×9 Sudoku dataset (seq_len 81, vocab_size \(SudokuDataset.vocabularySize)); \(data) has seq_len \(s.metadata.sequenceLength) and vocab_size \(s.metadata.vocabularySize).")
+        }
+        if isARC {
+            try OutputTarget.checkFile(URL(fileURLWithPath: submission), what: "a submission", force: output.force,
+                                       isOurs: ARCScorer.isSubmission)
         }
         var scorer = ARCScorer(identifiers: dataset.identifiers)
         var sudokus: [(puzzle: Sudoku, solution: Sudoku)] = []
@@ -132,8 +138,10 @@ func viewsAndRounds(_ views: Int, _ rounds: Int) -> String {
     "\(views) view\(views == 1 ? "" : "s")" + (rounds == 1 ? "" : " × \(rounds) rounds")
 }
 
-/// The shipped Sudoku model's package, relative to the repository's folder.
-let shippedSudokuModel = "models/sudoku-9x9"
+/// The shipped Sudoku model's package, wherever it is installed (`ShippedModels`).
+func shippedSudokuModel() throws -> String {
+    try ShippedModels.locate(ShippedModels.sudoku9x9).path
+}
 
 /// Loads a model from a model package (verified), a run folder (its model.safetensors) or a
 /// checkpoint file.
@@ -142,8 +150,7 @@ func loadModel(_ path: String, config: String?) throws -> HierarchicalReasoningM
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
     // A model package (or the shipped one, even when damaged or missing) is verified first.
-    if config == nil, path == shippedSudokuModel
-        || FileManager.default.fileExists(atPath: url.appendingPathComponent(ModelPackage.manifestFile).path) {
+    if config == nil, FileManager.default.fileExists(atPath: url.appendingPathComponent(ModelPackage.manifestFile).path) {
         return try ModelPackage(directory: url).model
     }
     if exists, isDirectory.boolValue {

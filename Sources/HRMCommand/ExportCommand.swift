@@ -11,8 +11,9 @@ struct ExportCommand: ParsableCommand {
             The package folder holds model.safetensors (copied byte for byte) and manifest.json \
             (size, FNV-1a checksum, parameter count, a summary, and the commands that made it). \
             `hrm demo` and `hrm solve` verify both before use, so a damaged file is reported \
-            instead of giving wrong answers. Other files in the folder (README, curves) are kept; \
-            the folder is replaced whole, never left half-written.
+            instead of giving wrong answers. An existing --out is refused unless --force is given \
+            and it is a model package; its other files (README, curves) are then kept, and the \
+            folder is replaced whole, never left half-written.
 
             Example:
               hrm export runs/sudoku --out models/sudoku-9x9 --summary "9×9 Sudoku, hidden 128" \\
@@ -28,6 +29,7 @@ struct ExportCommand: ParsableCommand {
     var summary: String
     @Option(name: .customLong("command"), help: "A command that made the data or trained the model (repeat, in order).")
     var commands: [String] = []
+    @OptionGroup var output: ForceOption
 
     func run() throws {
         var url = URL(fileURLWithPath: checkpoint)
@@ -36,7 +38,8 @@ struct ExportCommand: ParsableCommand {
             throw CommandError("\(checkpoint): no such run folder or checkpoint file.")
         }
         if isDirectory.boolValue { url = url.appendingPathComponent(ModelPackage.modelFile) }
-        let manifest = try ModelPackage.create(from: url, in: URL(fileURLWithPath: out), summary: summary, commands: commands)
+        let manifest = try ModelPackage.create(from: url, in: URL(fileURLWithPath: out), summary: summary, commands: commands,
+                                                  force: output.force)
         _ = try ModelPackage(directory: URL(fileURLWithPath: out))  // read back and verify
         print("wrote \(out): \(manifest.parameters) parameters, \(manifest.bytes) bytes, checksum \(manifest.checksum)")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HRM
 import Puzzles
+import SafeFiles
 import Tensors
 
 /// `hrm inspect …`: look inside a model.
@@ -47,12 +48,21 @@ struct ForwardCommand: ParsableCommand {
 
     @Option(help: "Where to write the dump (.safetensors).")
     var out: String
+    @OptionGroup var output: ForceOption
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1; got \(steps).") }
     }
 
+    /// A dump this command wrote (what --force may replace).
+    static func isDump(_ url: URL) -> Bool {
+        guard let file = try? SafetensorsFile(contentsOf: url) else { return false }
+        return file.metadata["format"] == dumpFormat || (file.metadata["checkpoint"] != nil && file.metadata["steps"] != nil)
+    }
+    static let dumpFormat = "swift-hrm forward dump 1"
+
     func run() throws {
+        try OutputTarget.checkFile(URL(fileURLWithPath: out), what: "a forward dump", force: output.force, isOurs: Self.isDump)
         let configuration = try config.map { try loadConfiguration(path: $0) }
         let model = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint), configuration: configuration)
         let tokens = try NPY.readIntegers(URL(fileURLWithPath: inputs))
@@ -65,7 +75,7 @@ struct ForwardCommand: ParsableCommand {
         let dump = ForwardDump.run(model: model, inputs: tokens.values, puzzleIdentifiers: ids, steps: steps)
         var writer = SafetensorsWriter()
         for (name, tensor) in dump { writer.add(name, tensor) }
-        writer.metadata = ["checkpoint": checkpoint, "steps": String(steps)]
+        writer.metadata = ["checkpoint": checkpoint, "steps": String(steps), "format": Self.dumpFormat]
         try writer.write(to: URL(fileURLWithPath: out))
         print("wrote \(out): \(steps) step(s) × logits [\(batchSize), \(model.configuration.sequenceLength), \(model.configuration.vocabularySize)], q_halt, q_continue")
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HRM
+import SafeFiles
 
 struct PlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +18,19 @@ struct PlotCommand: ParsableCommand {
 
     @Argument(help: "A run folder.")
     var folder: String
+    @OptionGroup var output: ForceOption
 
-    func run() throws {
+    /// An SVG this command wrote (what --force may replace), and a PNG drawn from one.
+    static func isOurs(_ url: URL) -> Bool {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return false }
+        if url.pathExtension == "png" { return data.starts(with: [0x89, 0x50, 0x4E, 0x47]) }
+        return String(decoding: data.prefix(4096), as: UTF8.self).contains(CurvePlot.signature)
+    }
+
+    func run() throws { try Self.draw(folder: folder, force: output.force) }
+
+    /// Draws `folder`'s curves into `curves.svg` (and `curves.png` when a converter exists).
+    static func draw(folder: String, force: Bool) throws {
         let url = URL(fileURLWithPath: folder).appendingPathComponent("metrics.jsonl")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw CommandError("\(url.path): not found; is \(folder) a run folder written by hrm train?")
@@ -26,11 +38,15 @@ struct PlotCommand: ParsableCommand {
         let rows = text.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
-        let svg = CurvePlot.svg(rows: rows, title: URL(fileURLWithPath: folder).lastPathComponent)
         let out = URL(fileURLWithPath: folder).appendingPathComponent("curves.svg")
-        try Data(svg.utf8).write(to: out, options: .atomic)
+        let png = URL(fileURLWithPath: folder).appendingPathComponent("curves.png")
+        for url in [out, png] { try OutputTarget.checkFile(url, what: "curves drawn by hrm plot", force: force, isOurs: Self.isOurs) }
+        let svg = CurvePlot.svg(rows: rows, title: URL(fileURLWithPath: folder).lastPathComponent)
+        try AtomicFile.write(Data(svg.utf8), to: out)
         print("wrote \(out.path)")
-        for (tool, args) in [("rsvg-convert", ["-o", "curves.png", "curves.svg"]), ("convert", ["curves.svg", "curves.png"])] {
+        let pngTemp = AtomicFile.temporaryURL(for: png).lastPathComponent
+        defer { try? FileManager.default.removeItem(at: AtomicFile.temporaryURL(for: png)) }
+        for (tool, args) in [("rsvg-convert", ["-o", pngTemp, "curves.svg"]), ("convert", ["curves.svg", "png:" + pngTemp])] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = [tool] + args
@@ -39,7 +55,10 @@ struct PlotCommand: ParsableCommand {
             p.standardOutput = FileHandle.nullDevice
             if (try? p.run()) != nil {
                 p.waitUntilExit()
-                if p.terminationStatus == 0 { print("wrote \(folder)/curves.png"); break }
+                if p.terminationStatus == 0, rename(AtomicFile.temporaryURL(for: png).path, png.path) == 0 {
+                    print("wrote \(png.path)")
+                    break
+                }
             }
         }
     }
@@ -48,6 +67,9 @@ struct PlotCommand: ParsableCommand {
 /// Four small line charts in one SVG: loss, accuracy, exact accuracy and ACT steps, training
 /// (blue) and evaluation (orange) against the optimizer step.
 enum CurvePlot {
+    /// A comment every SVG drawn here carries, by which `hrm plot --force` knows its own file.
+    static let signature = "<!-- drawn by hrm plot -->"
+
     static func svg(rows: [[String: Any]], title: String) -> String {
         let panels: [(String, String, String)] = [
             ("LM loss (per example)", "train/lm_loss", ""), ("cell accuracy", "train/accuracy", "eval/accuracy"),
@@ -56,6 +78,7 @@ enum CurvePlot {
         let (w, h, pad) = (360.0, 220.0, 40.0)
         var out = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(2 * w))" height="\(Int(2 * h + 30))" font-family="sans-serif" font-size="11">
+            \(signature)
             <rect width="100%" height="100%" fill="white"/>
             <text x="10" y="18" font-size="14">\(title): training (blue) and evaluation (orange)</text>
 

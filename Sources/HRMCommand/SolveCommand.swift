@@ -10,11 +10,12 @@ struct SolveCommand: ParsableCommand {
         discussion: """
             PUZZLE is a Sudoku as 81 characters ('.' or '0' for blanks), or a file holding a \
             Sudoku, a maze (rows of '#', ' ', 'S', 'G') or an ARC task (.json). The trace shows \
-            the predicted grid after each ACT step, the cells that changed, and the Q head's \
-            halt probability; Sudokus and mazes are then checked by the classical verifier.
+            the predicted grid after each ACT step, the cells that changed, and q_halt − q_continue, \
+            what the halting rule compares (the model stops at the first step where it is > 0); Sudokus and mazes are then checked by the classical verifier.
 
-            Without --checkpoint a Sudoku goes to the shipped model (models/sudoku-9x9, run \
-            from the repository's folder). --views N (Sudoku) asks up to N views of the puzzle \
+            Without --checkpoint a Sudoku goes to the shipped model (sudoku-9x9: installed \
+            beside the binary by make install, or in the repository it was built in; \
+            HRM_MODELS names another folder). --views N (Sudoku) asks up to N views of the puzzle \
             (digits relabelled, transposed, bands, stacks, rows and columns shuffled) until the \
             rules accept an answer (each view thinks until its answer obeys the rules or its \
             last step), and shows the run of the view that gave it, mapped back to your grid. \
@@ -31,8 +32,8 @@ struct SolveCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "A run folder, a model .safetensors file, or a model package.")
-    var checkpoint: String = shippedSudokuModel
+    @Option(help: "A run folder, a model .safetensors file, or a model package (default: the shipped 9×9 Sudoku model, found as `ShippedModels` says; HRM_MODELS overrides).")
+    var checkpoint: String?
     @Option(help: "Configuration JSON (only for converted checkpoints without one).")
     var config: String?
     @Argument(help: "The puzzle: 81 Sudoku characters, or a file (Sudoku, maze text, ARC task JSON).")
@@ -55,7 +56,7 @@ struct SolveCommand: ParsableCommand {
     }
 
     func run() throws {
-        let solver = Solver(model: try loadModel(checkpoint, config: config))
+        let solver = Solver(model: try loadModel(try checkpoint ?? shippedSudokuModel(), config: config))
         if let maxSteps { solver.maxSteps = maxSteps }
         solver.views = views
         solver.rounds = rounds
@@ -79,8 +80,18 @@ struct SolveCommand: ParsableCommand {
                 : " (none of the \(views) views gave an accepted answer; this is view 0's first ask: the puzzle as given)"
             report(s, render: { $0.description.split(separator: "\n").map(String.init) },
                    cells: { $0.cells.map { $0 == 0 ? "." : String($0) } }, columns: 9,
-                   verdict: (s.isVerified! ? "the classical solver confirms it solves the puzzle" : "the classical solver finds it wrong") + viewNote)
+                   verdict: Self.sudokuVerdict(s) + viewNote)
         }
+    }
+
+    /// What the classical solver says of a Sudoku answer (a puzzle with several solutions has
+    /// no single right answer, and is said to be one).
+    static func sudokuVerdict(_ s: Solution<Sudoku>) -> String {
+        if s.hasUniqueSolution == false {
+            return "this puzzle has more than one solution (the classical solver finds at least two), so there is no single right answer; the model's answer "
+                + (s.isVerified! ? "is one of them: it obeys the rules and keeps every given" : "is none of them: it breaks a rule or changes a given")
+        }
+        return s.isVerified! ? "the classical solver confirms it solves the puzzle" : "the classical solver finds it wrong"
     }
 
     private func report<P>(_ s: Solution<P>, render: (P) -> [String], cells: (P) -> [String], columns: Int, verdict: String) {
@@ -88,9 +99,11 @@ struct SolveCommand: ParsableCommand {
             printJSON(["answer": cells(s.answer).joined(), "halt_step": s.haltStep, "verified": s.isVerified as Any,
                        "view": s.view, "views_tried": s.viewsTried, "round": s.round, "committed": s.committed,
                        "asked_with": s.askedWith.map { cells($0).joined() } as Any,
+                       "unique_solution": s.hasUniqueSolution as Any,
                        "steps": s.trace.enumerated().map { k, t in
                            ["step": k + 1, "grid": cells(s.steps[k]).joined(), "q_halt": Double(t.qHalt),
-                            "q_continue": Double(t.qContinue), "halt_probability": Double(t.haltProbability)] as [String: Any]
+                            "q_continue": Double(t.qContinue), "halt_margin": Double(t.haltMargin),
+                            "halt_probability": Double(t.haltProbability)] as [String: Any]
                        }])
             return
         }
@@ -137,17 +150,23 @@ struct SolveCommand: ParsableCommand {
     }
 }
 
-/// The predicted grid after each ACT step, with the cells that changed and the halt probability.
+/// The predicted grid after each ACT step, with the cells that changed and what the halting rule
+/// compares: q_halt − q_continue (the model stops at the first step where it is positive).
 func printTrace<P>(_ s: Solution<P>, cells: (P) -> [String], columns: Int, highlight: Bool) {
     var previous: [String]? = nil
     for (k, step) in s.steps.enumerated() {
         let now = cells(step)
         let changed = previous.map { p in zip(p, now).filter { $0 != $1 }.count } ?? now.count
-        print(String(format: "step %d: halt probability %.3f, %d cell(s) changed%@", k + 1, s.trace[k].haltProbability,
-                     changed, k + 1 == s.haltStep ? "  ← the model stops here" : ""))
+        print(traceLine(s.trace[k], step: k + 1, changed: changed, isHaltStep: k + 1 == s.haltStep))
         print(TraceRenderer.grid(now, previous: previous, columns: columns, highlight: highlight))
         previous = now
     }
+}
+
+/// One step's line of the trace: what the halting rule compares, and where the model stops.
+func traceLine(_ step: ReasoningStep, step k: Int, changed: Int, isHaltStep: Bool) -> String {
+    let stops = !isHaltStep ? "" : step.halts ? "  ← > 0: the model stops here" : "  ← its last step: the model stops here"
+    return String(format: "step %d: q_halt − q_continue = %+.3f, %d cell(s) changed%@", k, step.haltMargin, changed, stops)
 }
 
 /// Grids of the reasoning trace with the cells that changed since the previous step marked.

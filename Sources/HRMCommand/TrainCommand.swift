@@ -42,14 +42,15 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: ArgumentHelp("Start from this checkpoint's weights (a run folder or .safetensors), e.g. the previous stage of a curriculum. Its architecture replaces --config (halt_max_steps and halt_exploration_prob may still be overridden); the optimizer starts fresh.", valueName: "CHECKPOINT"))
     var initialWeights: String?
     @OptionGroup var precisionOptions: PrecisionOptions
+    @OptionGroup var output: ForceOption
     @Argument(help: "Overrides, key=value (e.g. lr=3e-4 hidden_size=256 epochs=500).")
     var overrides: [String] = []
 
     func validate() throws {
         if resume == nil {
             guard data != nil, out != nil else { throw ValidationError("give --data and --out for a new run, or --resume RUN.") }
-        } else if data != nil || out != nil || !overrides.isEmpty {
-            throw ValidationError("--resume continues a run as it was configured; do not combine it with --data, --out or overrides.")
+        } else if data != nil || out != nil || !overrides.isEmpty || output.force {
+            throw ValidationError("--resume continues a run as it was configured; do not combine it with --data, --out, --force or overrides.")
         }
         if resume != nil && initialWeights != nil {
             throw ValidationError("--init starts a new run; --resume continues one. Give one of them.")
@@ -84,16 +85,9 @@ struct TrainCommand: ParsableCommand {
                     throw CommandError("--init \(initialWeights!): only halt_max_steps and halt_exploration_prob can change when starting from a checkpoint.")
                 }
             }
-            run = try TrainingRun(newRunIn: URL(fileURLWithPath: out!), configuration: configuration, dataset: dataset)
-            if let start {
-                for ((name, to), (_, from)) in zip(run.trainer.model.namedParameters(), start.namedParameters()) {
-                    guard to.shape == from.shape else {
-                        throw CommandError("--init \(initialWeights!): tensor \(name) has shape \(from.shape), the dataset needs \(to.shape).")
-                    }
-                    to.pointer.update(from: from.pointer, count: to.count)
-                }
-                print("starting from the weights of \(initialWeights!)")
-            }
+            run = try TrainingRun(newRunIn: URL(fileURLWithPath: out!), configuration: configuration, dataset: dataset,
+                                  initialWeights: start, force: output.force)
+            if start != nil { print("starting from the weights of \(initialWeights!)") }
             let params = run.trainer.model.trainableParameters().reduce(0) { $0 + $1.tensor.count }
             print("run \(out!): \(params) parameters, \(run.totalSteps) steps of batch \(configuration.training.globalBatchSize), \(run.passes) evaluation(s)")
         }

@@ -193,7 +193,8 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt", "soon"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--max-steps", "0"]) }
         let solve = try #require(try HRMCommand.parseAsRoot(["solve", String(repeating: ".", count: 81)]) as? SolveCommand)
-        #expect(solve.checkpoint == "models/sudoku-9x9", "without --checkpoint a Sudoku goes to the shipped model")
+        #expect(solve.checkpoint == nil, "without --checkpoint a Sudoku goes to the shipped model")
+        #expect(try shippedSudokuModel().hasSuffix("models/sudoku-9x9"), "found from the build folder")
         let train = try #require(try HRMCommand.parseAsRoot(["train", "--data", "d", "--out", "r", "lr=3e-4", "epochs=10"]) as? TrainCommand)
         #expect(train.overrides == ["lr=3e-4", "epochs=10"] && train.config == "sudoku-small")
     }
@@ -390,5 +391,19 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["demo", "--views", "0"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["solve", "--views", "0", "1........"]) }
         #expect(DemoCommand.helpMessage().contains("Example"))
+    }
+
+    /// hrm solve shows the quantity the halting rule compares, and calls a puzzle with several
+    /// solutions what it is.
+    @Test func solveShowsTheHaltRuleAndPuzzlesWithSeveralSolutions() throws {
+        let step = ReasoningStep(prediction: [], qHalt: 0.4, qContinue: 1.2)
+        #expect(traceLine(step, step: 2, changed: 3, isHaltStep: false) == "step 2: q_halt − q_continue = -0.800, 3 cell(s) changed")
+        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 3, changed: 0, isHaltStep: true)
+            .hasSuffix("+3.000, 0 cell(s) changed  ← > 0: the model stops here"))
+        let solver = try Solver.shipped()
+        var cells = try Sudoku(parsing: "534678912672195348198342567859761423426853791713924856961537284287419635345286179").cells
+        for i in 0..<45 { cells[i] = 0 }
+        let verdict = SolveCommand.sudokuVerdict(try solver.solve(Sudoku(cells: cells)))
+        #expect(verdict.contains("more than one solution") && !verdict.contains("finds it wrong"), "\(verdict)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import HRM
+import SafeFiles
 import Puzzles
 import Tensors
 import TestSupport
@@ -27,8 +28,13 @@ let shippedModelDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComp
         let loaded = try ModelPackage(directory: folder)
         #expect(loaded.manifest.summary == "tiny" && loaded.manifest.commands == ["hrm train …"])
         #expect(loaded.manifest.parameters == loaded.model.parameterCount && loaded.model.configuration == .tiny)
-        // Re-exporting replaces the weights and manifest but keeps the README; nothing is left beside it.
-        try ModelPackage.create(from: dir.appendingPathComponent("model-in.safetensors"), in: folder, summary: "again", commands: [])
+        // Without force an existing package is refused; with it, re-exporting replaces the weights
+        // and manifest but keeps the README; nothing is left beside it.
+        #expect(throws: OutputError.self) {
+            try ModelPackage.create(from: dir.appendingPathComponent("model-in.safetensors"), in: folder, summary: "again", commands: [])
+        }
+        try ModelPackage.create(from: dir.appendingPathComponent("model-in.safetensors"), in: folder, summary: "again", commands: [],
+                                force: true)
         #expect(try ModelPackage(directory: folder).manifest.summary == "again")
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("README.md").path))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["model-in.safetensors", "pkg"])

@@ -3,12 +3,17 @@ import Testing
 import Puzzles
 import TestSupport
 
-/// ARC-AGI data beside the checkout (never copied into the repository).
-let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../../../shared/data").standardized
+/// A handful of real ARC tasks carried by the repository (`Fixtures/arc`, with their licence).
+let arcFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/arc")
+
+/// The whole ARC-AGI-1/2 folders, where `HRM_ARC_DATA` names them (CI: `../shared/data`).
+let fullARCData: URL? = ProcessInfo.processInfo.environment["HRM_ARC_DATA"].map { URL(fileURLWithPath: $0) }
+let fullARCDataReason: Comment = "set HRM_ARC_DATA to a folder holding arc-agi-1/ and arc-agi-2/ (e.g. ../shared/data) to run the tests over the whole ARC folders"
 
 @Suite struct ARCTests {
-    @Test func loadsTheRealTaskFolders() throws {
+    @Test(.enabled(if: fullARCData != nil, fullARCDataReason))
+    func loadsTheRealTaskFolders() throws {
+        let sharedData = try #require(fullARCData)
         let training = try ARCTask.loadFolder(sharedData.appendingPathComponent("arc-agi-1/training"))
         #expect(training.count == 400)
         let evaluation2 = try ARCTask.loadFolder(sharedData.appendingPathComponent("arc-agi-2/evaluation"))
@@ -20,7 +25,7 @@ let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     }
 
     @Test func augmentationsInvertExactly() throws {
-        let task = try ARCTask.loadFolder(sharedData.appendingPathComponent("arc-agi-1/training"))[7]
+        let task = try ARCTask.loadFolder(arcFixtures.appendingPathComponent("arc-agi-1/training"))[2]
         var rng = SplitMix(seed: 9)
         for _ in 0..<20 {
             let a = ARCAugmentation(using: &rng)
@@ -52,9 +57,22 @@ let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(ARCEncoding.crop([UInt8](repeating: 0, count: 900)).rows == 0)
     }
 
-    @Test func datasetFollowsTheSplitRules() throws {
-        let tasks = try ARCDataset.loadTasks(from: [sharedData.appendingPathComponent("arc-agi-1")])
+    @Test(.enabled(if: fullARCData != nil, fullARCDataReason))
+    func theWholeARCOneFolderSplitsAsTheReference() throws {
+        let tasks = try ARCDataset.loadTasks(from: [try #require(fullARCData).appendingPathComponent("arc-agi-1")])
         #expect(tasks.count == 800 && tasks.filter(\.testToTestSplit).count == 400)
+    }
+
+    @Test func fixtureTasksLoad() throws {
+        #expect(try ARCTask.loadFolder(arcFixtures.appendingPathComponent("arc-agi-1/training")).count == 5)
+        let evaluation2 = try ARCTask.loadFolder(arcFixtures.appendingPathComponent("arc-agi-2/evaluation"))
+        #expect(evaluation2.map(\.name) == ["20270e3b", "28a6681f"])
+        #expect(evaluation2.allSatisfy { !$0.train.isEmpty && !$0.test.isEmpty })
+    }
+
+    @Test func datasetFollowsTheSplitRules() throws {
+        let tasks = try ARCDataset.loadTasks(from: [arcFixtures.appendingPathComponent("arc-agi-1")])
+        #expect(tasks.count == 9 && tasks.filter(\.testToTestSplit).count == 4)
         let few = Array(tasks.filter { $0.testToTestSplit }.prefix(3)) + Array(tasks.filter { !$0.testToTestSplit }.prefix(2))
         var rng = SplitMix(seed: 10)
         let d = ARCDataset.build(tasks: few, augmentations: 4, using: &rng)
@@ -110,7 +128,7 @@ let sharedData = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 @Suite struct ARCScorerTests {
     /// A test split of two evaluation tasks with 5 variants each.
     func split() throws -> (PuzzleDataset, DatasetSplit) {
-        let tasks = try ARCDataset.loadTasks(from: [sharedData.appendingPathComponent("arc-agi-1")])
+        let tasks = try ARCDataset.loadTasks(from: [arcFixtures.appendingPathComponent("arc-agi-1")])
             .filter(\.testToTestSplit).prefix(2)
         var rng = SplitMix(seed: 11)
         let d = ARCDataset.build(tasks: Array(tasks), augmentations: 5, using: &rng)

@@ -100,7 +100,7 @@ import TestSupport
             try PuzzleDataset.read(from: dir)
         }
 
-        try smallSudokuDataset().write(to: dir)
+        try smallSudokuDataset().write(to: dir, force: true)  // a dataset hrm wrote: --force replaces it
         let inputs = dir.appendingPathComponent("test/all__inputs.npy")
         let bytes = try Data(contentsOf: inputs)
         try bytes.prefix(bytes.count - 10).write(to: inputs)
@@ -111,7 +111,7 @@ import TestSupport
             #expect("\(error)".contains("all__inputs.npy") && "\(error)".contains("truncated"))
         }
 
-        try smallSudokuDataset().write(to: dir)
+        try smallSudokuDataset().write(to: dir, force: true)  // a dataset hrm wrote: --force replaces it
         try NPY.write(NPYArray(shape: [2], values: [0, 1]), to: dir.appendingPathComponent("test/all__inputs.npy"))
         #expect(throws: DatasetError.self) { try PuzzleDataset.read(from: dir) }
         let floats = dir.appendingPathComponent("x.npy")

@@ -86,4 +86,17 @@ public struct ARCScorer {
         }
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
+
+    /// Whether `url` holds a submission of the form `submissionJSON` writes (task ids mapping to
+    /// lists of `{attempt_1, attempt_2}`): what `--force` may replace.
+    public static func isSubmission(_ url: URL) -> Bool {
+        guard let data = FileManager.default.contents(atPath: url.path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return object.values.allSatisfy { value in
+            (value as? [Any])?.allSatisfy { item in
+                guard let d = item as? [String: Any] else { return false }
+                return Set(d.keys) == ["attempt_1", "attempt_2"]
+            } ?? false
+        }
+    }
 }

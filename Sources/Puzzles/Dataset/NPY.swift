@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// A `.npy` file that cannot be used, with the file and what was expected.
 public enum NPYError: Error, CustomStringConvertible, Equatable {
@@ -83,7 +84,7 @@ public enum NPY {
         precondition(bytes.count == shape.reduce(1, *), "\(bytes.count) values for shape \(shape)")
         var data = header(descr: "|u1", shape: shape)
         data.append(contentsOf: bytes)
-        try writeAtomically(data, to: url)
+        try AtomicFile.write(data, to: url)
     }
 
     /// Writes `array` with element type `descr` (`"|u1"` or `"<i4"`), atomically.
@@ -96,7 +97,7 @@ public enum NPY {
         } else {
             array.values.map { $0.littleEndian }.withUnsafeBytes { data.append(contentsOf: $0) }
         }
-        try writeAtomically(data, to: url)
+        try AtomicFile.write(data, to: url)
     }
 
     /// The magic, version 1.0 and the header dict, padded so the data starts on 64 bytes.
@@ -172,22 +173,5 @@ public enum NPY {
         }
         if let end = rest.firstIndex(where: { $0 == "," || $0 == "}" }) { rest = rest[..<end] }
         return String(rest)
-    }
-}
-
-/// Writes `data` to a temporary file beside `url`, then renames it into place.
-func writeAtomically(_ data: Data, to url: URL) throws {
-    let temp = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-    do {
-        try data.write(to: temp)
-        // rename(2) replaces the target atomically (Foundation's replaceItemAt loses it on Linux).
-        guard rename(temp.path, url.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path,
-                NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: temp)
-        throw error
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// `dataset.json` of one split (spec §10.2), with the reference's field names.
 public struct DatasetMetadata: Codable, Equatable, Sendable {
@@ -145,16 +146,26 @@ public struct PuzzleDataset: Equatable, Sendable {
         self.splits = splits
     }
 
+    /// What a dataset folder holds: `identifiers.json` and one folder per split with its
+    /// `dataset.json` and five arrays (the reference's layout).
+    public static let layout = FolderLayout(
+        name: "a dataset", required: ["identifiers.json"],
+        subfolders: [("*", FolderLayout(name: "a dataset split", required: [
+            "dataset.json", "all__inputs.npy", "all__labels.npy", "all__puzzle_identifiers.npy",
+            "all__puzzle_indices.npy", "all__group_indices.npy"]))],
+        minimumSubfolders: 1)
+
     /// Writes the folder in the reference's format. Everything goes to a temporary folder beside
-    /// `directory`, renamed into place at the end, so a failure leaves no partial dataset.
-    public func write(to directory: URL) throws {
+    /// `directory`, flushed and renamed into place at the end, so a failure leaves no partial
+    /// dataset.
+    /// - Parameter force: replace an existing `directory` if it is a complete dataset (and
+    ///   nothing else); without it an existing `directory` is refused.
+    /// - Throws: `OutputError` for an existing target, `FileWriteError` when the disk refuses.
+    public func write(to directory: URL, force: Bool = false) throws {
+        try OutputTarget.checkFolder(directory, layout: Self.layout, force: force)
         let fm = FileManager.default
-        let parent = directory.deletingLastPathComponent()
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let temp = parent.appendingPathComponent(".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        try? fm.removeItem(at: temp)
+        let temp = try OutputTarget.makeStaging(for: directory)
         do {
-            try fm.createDirectory(at: temp, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             try encoder.encode(identifiers).write(to: temp.appendingPathComponent("identifiers.json"))
@@ -173,12 +184,11 @@ public struct PuzzleDataset: Equatable, Sendable {
                 try NPY.write(NPYArray(shape: [split.groupIndices.count], values: split.groupIndices),
                               to: dir.appendingPathComponent("all__group_indices.npy"))
             }
-            if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
-            try fm.moveItem(at: temp, to: directory)
         } catch {
             try? fm.removeItem(at: temp)
             throw error
         }
+        try OutputTarget.install(temp, at: directory)
     }
 
     /// Reads a dataset folder (ours or one built by the reference's Python builders), checking

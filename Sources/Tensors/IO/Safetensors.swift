@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// Errors reading or writing a safetensors file; each names the file and what was expected.
 public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
@@ -206,26 +207,6 @@ public struct SafetensorsWriter {
         out.append(json)
         for item in sorted { out.append(item.bytes) }
         try AtomicFile.write(out, to: url)
-    }
-}
-
-/// Writing files so that nothing is ever half-written under the final name.
-public enum AtomicFile {
-    /// Writes `data` to a temporary file in the same folder, then renames it to `url`.
-    public static func write(_ data: Data, to url: URL) throws {
-        let dir = url.deletingLastPathComponent()
-        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
-            try data.write(to: temp)
-            // rename(2) replaces the target atomically (Foundation's replaceItemAt loses it on Linux).
-            guard rename(temp.path, url.path) == 0 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path,
-                    NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temp)
-            throw error
-        }
     }
 }
 

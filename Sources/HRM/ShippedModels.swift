@@ -1,0 +1,60 @@
+import Foundation
+
+/// Where the models that ship with swift-hrm are found, from any working folder.
+///
+/// A shipped model is a model package (`ModelPackage`) named like `sudoku-9x9`. The folders
+/// searched, in order: `$HRM_MODELS` alone when it is set; `share/swift-hrm/models` beside the
+/// binary's `bin/` (what `make install PREFIX=…` writes); `models/` next to the binary; the
+/// repository the binary was built in (`.build/…/release/hrm` → `models/`); `./models`.
+///
+/// ```swift
+/// let package = try ModelPackage(directory: try ShippedModels.locate(ShippedModels.sudoku9x9))
+/// ```
+public enum ShippedModels {
+    /// The 9×9 Sudoku model (`models/sudoku-9x9` in the repository).
+    public static let sudoku9x9 = "sudoku-9x9"
+    /// The environment variable that names the models' folder (overriding every other place).
+    public static let environmentVariable = "HRM_MODELS"
+
+    /// The folders searched for shipped models, in order.
+    /// - Parameters:
+    ///   - environment: the process's environment (`HRM_MODELS`).
+    ///   - executable: the running binary (symbolic links resolved).
+    public static func searchFolders(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                     executable: URL? = Bundle.main.executableURL) -> [URL] {
+        if let override = environment[environmentVariable], !override.isEmpty {
+            return [URL(fileURLWithPath: override)]
+        }
+        var folders: [URL] = []
+        if let binary = executable?.resolvingSymlinksInPath().deletingLastPathComponent() {
+            folders.append(binary.deletingLastPathComponent().appendingPathComponent("share/swift-hrm/models"))
+            folders.append(binary.appendingPathComponent("models"))
+            // .build/release/hrm and .build/<triple>/release/hrm inside the repository.
+            var up = binary
+            for _ in 0..<3 {
+                up = up.deletingLastPathComponent()
+                if FileManager.default.fileExists(atPath: up.appendingPathComponent("Package.swift").path) {
+                    folders.append(up.appendingPathComponent("models"))
+                    break
+                }
+            }
+        }
+        folders.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("models"))
+        var seen = Set<String>()
+        return folders.map(\.standardizedFileURL).filter { seen.insert($0.path).inserted }
+    }
+
+    /// The folder of the shipped model `name`: the first search folder that holds its manifest.
+    /// - Throws: `ModelPackageError.notFound` listing every folder searched.
+    public static func locate(_ name: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                              executable: URL? = Bundle.main.executableURL) throws -> URL {
+        let folders = searchFolders(environment: environment, executable: executable)
+        for folder in folders {
+            let candidate = folder.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent(ModelPackage.manifestFile).path) {
+                return candidate
+            }
+        }
+        throw ModelPackageError.notFound(name: name, searched: folders.map(\.path))
+    }
+}
