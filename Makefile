@@ -56,6 +56,10 @@ install: build
 	done
 	@echo "installed $(PREFIX)/bin/hrm and the models in $(PREFIX)/share/swift-hrm/models"
 
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	tools/fuzz/run --seconds $(FUZZ_SECONDS)
+
 bench: deps build
 	$(HRM) bench kernels
 

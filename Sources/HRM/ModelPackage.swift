@@ -36,6 +36,18 @@ public struct ModelPackage {
     public let manifest: Manifest
     public let model: HierarchicalReasoningModel
 
+    /// Decodes a `manifest.json` (`file` names it in errors).
+    public static func decodeManifest(_ data: Data, file: String) throws -> Manifest {
+        let manifest: Manifest
+        do { manifest = try JSONDecoder().decode(Manifest.self, from: data) } catch {
+            throw ModelPackageError.damaged(file: file, reason: "it is not a model manifest (bytes, checksum, parameters, summary, commands)", restore: nil)
+        }
+        guard manifest.bytes >= 0, manifest.parameters >= 0, manifest.checksum.count == 16 else {
+            throw ModelPackageError.damaged(file: file, reason: "its bytes, parameters or checksum (16 hex digits) are out of range", restore: nil)
+        }
+        return manifest
+    }
+
     /// Loads and verifies the package in `directory`.
     /// - Throws: `ModelPackageError` naming the file and how to restore it.
     public init(directory: URL) throws {
@@ -45,7 +57,8 @@ public struct ModelPackage {
         guard let manifestData = FileManager.default.contents(atPath: manifestURL.path) else {
             throw ModelPackageError.missing(file: manifestURL.path, restore: restore)
         }
-        guard let manifest = try? JSONDecoder().decode(Manifest.self, from: manifestData) else {
+        let manifest: Manifest
+        do { manifest = try Self.decodeManifest(manifestData, file: manifestURL.path) } catch {
             throw ModelPackageError.damaged(file: manifestURL.path, reason: "it is not a model manifest (bytes, checksum, parameters, summary, commands)", restore: restore)
         }
         guard let weights = FileManager.default.contents(atPath: modelURL.path) else {

@@ -26,6 +26,11 @@ let classicSolution = "534678912672195348198342567859761423426853791713924856961
                                                        expected: "a digit 1–9, or '.' or '0' for a blank")) {
             try Sudoku(parsing: "53x" + classic.dropFirst(3))
         }
+        // Found by fuzzing (tools/fuzz, sudoku-text): a digit followed by a combining mark is one
+        // Character that sorts between "1" and "9" but has no ASCII value; it used to trap.
+        for odd in ["3\u{0743}", "3\u{0335}", "٣"] {
+            #expect(throws: PuzzleFormatError.self) { try Sudoku(parsing: odd + classic.dropFirst(1)) }
+        }
     }
 
     @Test func solverFindsTheUniqueSolution() throws {

@@ -25,11 +25,15 @@ public struct ARCTask: Equatable, Sendable {
     /// Reads a task file: `{"train": [{"input": [[…]], "output": [[…]]}, …], "test": […]}`.
     /// - Throws: `PuzzleFormatError` naming the file and the field (e.g. `train[2].output`).
     public static func load(_ url: URL) throws -> ARCTask {
-        let source = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw PuzzleFormatError.unreadable(source: source, reason: error.localizedDescription)
+            throw PuzzleFormatError.unreadable(source: url.path, reason: error.localizedDescription)
         }
+        return try ARCTask(parsing: data, source: url.path, name: url.deletingPathExtension().lastPathComponent)
+    }
+
+    /// Parses a task file's bytes (`source` names it in errors; `name` unless the JSON has one).
+    public init(parsing data: Data, source: String, name defaultName: String) throws {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw PuzzleFormatError.badJSON(source: source, reason: "not a JSON object with 'train' and 'test' lists")
         }
@@ -41,12 +45,11 @@ public struct ARCTask: Equatable, Sendable {
                 guard let pair = item as? [String: Any] else {
                     throw PuzzleFormatError.badJSON(source: source, reason: "\(key)[\(i)] must be an object with 'input' and 'output'")
                 }
-                return ARCPair(input: try grid(pair["input"], field: "\(key)[\(i)].input", source: source),
-                               output: try grid(pair["output"], field: "\(key)[\(i)].output", source: source))
+                return ARCPair(input: try Self.grid(pair["input"], field: "\(key)[\(i)].input", source: source),
+                               output: try Self.grid(pair["output"], field: "\(key)[\(i)].output", source: source))
             }
         }
-        let name = (object["name"] as? String) ?? url.deletingPathExtension().lastPathComponent
-        return ARCTask(name: name, train: try pairs("train"), test: try pairs("test"))
+        self.init(name: (object["name"] as? String) ?? defaultName, train: try pairs("train"), test: try pairs("test"))
     }
 
     static func grid(_ value: Any?, field: String, source: String) throws -> Grid {

@@ -44,13 +44,25 @@ public enum NPY {
 
     /// Reads an integer array; values must fit in Int32.
     public static func readIntegers(_ url: URL) throws -> NPYArray {
-        let (descr, shape, body) = try readRaw(url)
-        guard let width = integerTypes[descr] else {
-            throw NPYError.unsupportedDType(file: url.path, found: descr, expected: "an integer type (uint8, int8, int16, int32, int64)")
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw NPYError.unreadable(file: url.path, reason: error.localizedDescription)
         }
-        let count = shape.reduce(1, *)
-        guard body.count >= count * width else {
-            throw NPYError.truncated(file: url.path, expectedBytes: count * width, foundBytes: body.count)
+        return try readIntegers(data: data, source: url.path)
+    }
+
+    /// Reads an integer array from a `.npy` file's bytes (`source` names it in errors). The size
+    /// the header claims is checked against the bytes there before anything is allocated.
+    public static func readIntegers(data: Data, source: String) throws -> NPYArray {
+        let (descr, shape, body) = try readRaw(data, source: source)
+        guard let width = integerTypes[descr] else {
+            throw NPYError.unsupportedDType(file: source, found: descr, expected: "an integer type (uint8, int8, int16, int32, int64)")
+        }
+        guard let count = CheckedSize.product(shape), let bytes = CheckedSize.product([count, width]) else {
+            throw NPYError.malformed(file: source, reason: "shape \(shape) is too large to exist")
+        }
+        guard body.count >= bytes else {
+            throw NPYError.truncated(file: source, expectedBytes: bytes, foundBytes: body.count)
         }
         var values = [Int32](repeating: 0, count: count)
         var outOfRange = false
@@ -74,7 +86,7 @@ public enum NPY {
             }
         }
         if outOfRange {
-            throw NPYError.malformed(file: url.path, reason: "values do not fit in 32-bit integers")
+            throw NPYError.malformed(file: source, reason: "values do not fit in 32-bit integers")
         }
         return NPYArray(shape: shape, values: values)
     }
@@ -116,14 +128,11 @@ public enum NPY {
 
     // MARK: - Reading the header
 
-    static func readRaw(_ url: URL) throws -> (descr: String, shape: [Int], body: Data) {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw NPYError.unreadable(file: url.path, reason: error.localizedDescription)
-        }
+    static func readRaw(_ bytes: Data, source: String) throws -> (descr: String, shape: [Int], body: Data) {
+        let data = bytes.startIndex == 0 ? bytes : Data(bytes)
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
         guard data.count >= 10, Array(data.prefix(6)) == magic else {
-            throw NPYError.malformed(file: url.path, reason: "missing the \\x93NUMPY magic")
+            throw NPYError.malformed(file: source, reason: "missing the \\x93NUMPY magic")
         }
         let major = data[data.startIndex + 6]
         let headerLength: Int, headerStart: Int
@@ -132,31 +141,31 @@ public enum NPY {
             headerLength = Int(data[data.startIndex + 8]) | Int(data[data.startIndex + 9]) << 8
             headerStart = 10
         case 2, 3:
-            guard data.count >= 12 else { throw NPYError.malformed(file: url.path, reason: "header cut short") }
+            guard data.count >= 12 else { throw NPYError.malformed(file: source, reason: "header cut short") }
             headerLength = (0..<4).reduce(0) { $0 | Int(data[data.startIndex + 8 + $1]) << (8 * $1) }
             headerStart = 12
         default:
-            throw NPYError.malformed(file: url.path, reason: "unknown format version \(major)")
+            throw NPYError.malformed(file: source, reason: "unknown format version \(major)")
         }
         guard data.count >= headerStart + headerLength,
               let header = String(data: data.subdata(in: headerStart..<(headerStart + headerLength)), encoding: .utf8)
         else {
-            throw NPYError.malformed(file: url.path, reason: "header cut short")
+            throw NPYError.malformed(file: source, reason: "header cut short")
         }
         guard let descr = field("descr", in: header).map({ $0.trimmingCharacters(in: CharacterSet(charactersIn: "'\" ")) }) else {
-            throw NPYError.malformed(file: url.path, reason: "header has no 'descr'")
+            throw NPYError.malformed(file: source, reason: "header has no 'descr'")
         }
         if let order = field("fortran_order", in: header), order.contains("True") {
-            throw NPYError.malformed(file: url.path, reason: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
+            throw NPYError.malformed(file: source, reason: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
         }
         guard let shapeText = field("shape", in: header) else {
-            throw NPYError.malformed(file: url.path, reason: "header has no 'shape'")
+            throw NPYError.malformed(file: source, reason: "header has no 'shape'")
         }
         let dims = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let shape = dims.compactMap { Int($0) }
         guard shape.count == dims.count, shape.allSatisfy({ $0 >= 0 }) else {
-            throw NPYError.malformed(file: url.path, reason: "cannot read shape \(shapeText)")
+            throw NPYError.malformed(file: source, reason: "cannot read shape \(shapeText)")
         }
         return (descr, shape, data.subdata(in: (headerStart + headerLength)..<data.count))
     }

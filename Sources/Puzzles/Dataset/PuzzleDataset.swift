@@ -21,6 +21,20 @@ public struct DatasetMetadata: Codable, Equatable, Sendable {
         case meanPuzzleExamples = "mean_puzzle_examples", sets
     }
 
+    /// Decodes a `dataset.json` (`file` names it in errors).
+    /// - Throws: `DatasetError.invalid` naming the field that is missing or of the wrong type.
+    public static func decode(_ data: Data, file: String) throws -> DatasetMetadata {
+        do {
+            return try JSONDecoder().decode(DatasetMetadata.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw DatasetError.invalid(file: file, field: key.stringValue, reason: "missing")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw DatasetError.invalid(file: file, field: context.codingPath.last?.stringValue, reason: "has the wrong type")
+        } catch {
+            throw DatasetError.invalid(file: file, field: nil, reason: "not valid JSON (\(error))")
+        }
+    }
+
     public init(padID: Int = 0, ignoreLabelID: Int? = 0, blankIdentifierID: Int = 0, vocabularySize: Int,
                 sequenceLength: Int, puzzleIdentifierCount: Int, totalGroups: Int, meanPuzzleExamples: Double,
                 sets: [String] = ["all"]) {
@@ -203,9 +217,10 @@ public struct PuzzleDataset: Equatable, Sendable {
         var identifiers = ["<blank>"]
         let idURL = directory.appendingPathComponent("identifiers.json")
         if fm.fileExists(atPath: idURL.path) {
-            do { identifiers = try JSONDecoder().decode([String].self, from: Data(contentsOf: idURL)) } catch {
-                throw DatasetError.invalid(file: idURL.path, field: nil, reason: "expected a JSON list of strings")
+            guard let data = fm.contents(atPath: idURL.path) else {
+                throw DatasetError.invalid(file: idURL.path, field: nil, reason: "cannot be read")
             }
+            identifiers = try decodeIdentifiers(data, file: idURL.path)
         }
         var splits: [String: DatasetSplit] = [:]
         for name in names {
@@ -219,19 +234,19 @@ public struct PuzzleDataset: Equatable, Sendable {
         return PuzzleDataset(identifiers: identifiers, splits: splits)
     }
 
+    /// `identifiers.json`: a JSON list of puzzle names.
+    public static func decodeIdentifiers(_ data: Data, file: String) throws -> [String] {
+        do { return try JSONDecoder().decode([String].self, from: data) } catch {
+            throw DatasetError.invalid(file: file, field: nil, reason: "expected a JSON list of strings")
+        }
+    }
+
     static func readSplit(_ dir: URL) throws -> DatasetSplit {
         let metaURL = dir.appendingPathComponent("dataset.json")
-        let metadata: DatasetMetadata
-        do {
-            metadata = try JSONDecoder().decode(DatasetMetadata.self, from: Data(contentsOf: metaURL))
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw DatasetError.invalid(file: metaURL.path, field: key.stringValue, reason: "missing")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw DatasetError.invalid(file: metaURL.path, field: context.codingPath.last?.stringValue,
-                                       reason: "has the wrong type")
-        } catch {
-            throw DatasetError.invalid(file: metaURL.path, field: nil, reason: "not valid JSON (\(error))")
+        guard let metaData = FileManager.default.contents(atPath: metaURL.path) else {
+            throw DatasetError.invalid(file: metaURL.path, field: nil, reason: "cannot be read")
         }
+        let metadata = try DatasetMetadata.decode(metaData, file: metaURL.path)
         let set = metadata.sets.first ?? "all"
         func array(_ field: String) throws -> NPYArray {
             let url = dir.appendingPathComponent("\(set)__\(field).npy")

@@ -24,9 +24,11 @@ public struct Sudoku: Equatable, Hashable, Sendable, CustomStringConvertible {
         for ch in text {
             column += 1
             if ch == " " || ch == "\n" || ch == "\r" || ch == "\t" || ch == "|" || ch == "-" || ch == "+" { continue }
-            switch ch {
-            case ".", "0", "_": cells.append(0)
-            case "1"..."9": cells.append(UInt8(ch.asciiValue! - 48))
+            // By ASCII value: a Character range would also admit graphemes such as "3" followed by
+            // a combining mark, which sort between "1" and "9" but are no digit.
+            switch ch.asciiValue {
+            case UInt8(ascii: ".")?, UInt8(ascii: "0")?, UInt8(ascii: "_")?: cells.append(0)
+            case let a? where (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(a): cells.append(a - UInt8(ascii: "0"))
             default:
                 throw PuzzleFormatError.badCharacter(source: source, line: line, column: column, found: ch,
                                                      expected: "a digit 1–9, or '.' or '0' for a blank")
@@ -112,7 +114,11 @@ public struct SudokuRecord: Equatable, Sendable {
     /// Reads a Sudoku-Extreme CSV: a header line, then `source,question,answer,rating` rows.
     /// - Throws: `PuzzleFormatError` naming the file, the line and what was wrong.
     public static func readCSV(_ url: URL) throws -> [SudokuRecord] {
-        let text = try readText(url)
+        try parseCSV(try readText(url), source: url.path)
+    }
+
+    /// Parses a Sudoku-Extreme CSV's text (`source` names it in errors).
+    public static func parseCSV(_ text: String, source: String) throws -> [SudokuRecord] {
         var records: [SudokuRecord] = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = index + 1
@@ -121,17 +127,17 @@ public struct SudokuRecord: Equatable, Sendable {
             if line == 1 && row.hasPrefix("source") { continue }
             let fields = row.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == 4 else {
-                throw PuzzleFormatError.badRow(source: url.path, line: line,
+                throw PuzzleFormatError.badRow(source: source, line: line,
                                                reason: "\(fields.count) fields; expected 4 (source,question,answer,rating)")
             }
-            let question = try Sudoku(parsing: String(fields[1]), source: url.path, line: line)
-            let answer = try Sudoku(parsing: String(fields[2]), source: url.path, line: line)
+            let question = try Sudoku(parsing: String(fields[1]), source: source, line: line)
+            let answer = try Sudoku(parsing: String(fields[2]), source: source, line: line)
             guard let rating = Int(fields[3].trimmingCharacters(in: .whitespaces)) else {
-                throw PuzzleFormatError.badRow(source: url.path, line: line,
+                throw PuzzleFormatError.badRow(source: source, line: line,
                                                reason: "rating '\(fields[3])' is not a whole number")
             }
             guard answer.isComplete, question.isSolved(by: answer) else {
-                throw PuzzleFormatError.badRow(source: url.path, line: line,
+                throw PuzzleFormatError.badRow(source: source, line: line,
                                                reason: "the answer does not solve the question")
             }
             records.append(SudokuRecord(source: String(fields[0]), question: question, answer: answer, rating: rating))

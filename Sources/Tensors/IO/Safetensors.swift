@@ -51,12 +51,22 @@ public struct SafetensorsFile {
 
     /// Opens and validates `url` (header well-formed, every entry inside the file).
     public init(contentsOf url: URL) throws {
-        path = url.path
+        let data: Data
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
             throw SafetensorsError.unreadable(file: url.path, reason: error.localizedDescription)
         }
+        try self.init(data: data, path: url.path)
+    }
+
+    /// Validates a safetensors file's bytes (`path` names it in errors): the header is
+    /// well-formed and every entry lies inside the data, so no size it claims is ever allocated
+    /// beyond the bytes that are there.
+    public init(data bytes: Data, path: String) throws {
+        self.path = path
+        let data = bytes.startIndex == 0 ? bytes : Data(bytes)
+        self.data = data
         guard data.count >= 8 else {
             throw SafetensorsError.malformedHeader(file: path, reason: "\(data.count) bytes is shorter than the 8-byte header length")
         }
@@ -101,7 +111,9 @@ public struct SafetensorsFile {
             else {
                 throw SafetensorsError.badEntry(file: path, tensor: name, reason: "data_offsets \(offsets) fall outside the \(available) data bytes (the file may be truncated)")
             }
-            let expected = shape.reduce(1, *) * width
+            guard let expected = CheckedSize.product(shape + [width]) else {
+                throw SafetensorsError.badEntry(file: path, tensor: name, reason: "shape \(shape) is too large to exist")
+            }
             guard offsets[1] - offsets[0] == expected else {
                 throw SafetensorsError.badEntry(file: path, tensor: name, reason: "shape \(shape) of \(dtype) needs \(expected) bytes, the entry has \(offsets[1] - offsets[0])")
             }
