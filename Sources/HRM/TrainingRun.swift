@@ -2,7 +2,6 @@ import Foundation
 import SafeFiles
 import Layers
 import Puzzles
-import SafeFiles
 import Tensors
 
 /// Everything a run is configured with, saved as `config.json` in the run folder.
