@@ -40,10 +40,13 @@ let package = Package(
         // Writing files and folders without ever losing one: atomic, flushed, refused when the
         // target is not hrm's own. Foundation only; everything that writes goes through it.
         .target(name: "SafeFiles", exclude: ["README.md"], swiftSettings: swiftSettings),
+        // The CPU's widest multiply-add loops, each compiled for its own instruction set (target
+        // attributes, no -march): `hrm bench peak` measures the machine's limit with them.
+        .target(name: "CPeak"),
         .target(
             name: "Tensors",
             dependencies: [
-                "SafeFiles",
+                "SafeFiles", "CPeak",
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .target(name: "CDNNL", condition: .when(traits: ["OneDNN"])),
             ],

@@ -10,9 +10,47 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed.",
-        subcommands: [KernelsCommand.self, ModelBenchCommand.self, SudokuBenchCommand.self],
+        subcommands: [KernelsCommand.self, ModelBenchCommand.self, SudokuBenchCommand.self, PeakCommand.self],
         defaultSubcommand: KernelsCommand.self
     )
+}
+
+/// `hrm bench peak`: the machine's fp32 FMA and bf16 dot-product peaks, and what it runs on.
+struct PeakCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peak",
+        abstract: "Measure this machine's fp32 FMA peak and, where the CPU has it, its bf16 dot-product peak.",
+        discussion: """
+            Runs independent chains of the CPU's widest multiply-add instruction on every \
+            engine thread at once (fp32 FMA at 512 and 256 bits where the CPU has them; bf16 \
+            vdpbf16ps where it has AVX512_BF16) and prints GFLOP/s, the best of three rounds, \
+            with the CPU, the BLAS and the kernel OpenBLAS chose. Other benchmarks state their \
+            share of these limits.
+
+            Example:
+              hrm bench peak --json
+            """
+    )
+
+    @Flag(help: "Print one JSON object: the machine and its peaks.")
+    var json = false
+
+    func run() throws {
+        let machine = MachineDescription.current
+        let peaks = MachinePeak.measure()
+        if json {
+            struct Report: Encodable { var machine: MachineDescription; var peaks: [MachinePeak.Result] }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(Report(machine: machine, peaks: peaks)), as: UTF8.self))
+            return
+        }
+        machine.lines.forEach { print($0) }
+        if peaks.isEmpty { print("no peak loop for this CPU (x86-64 with AVX2 or AVX-512 only)") }
+        for p in peaks {
+            print(String(format: "%@ peak: %7.1f GFLOP/s  (%@, %d threads)", p.name, p.gflops, p.instruction, p.threads))
+        }
+    }
 }
 
 /// `hrm bench kernels`: each kernel at HRM's shapes beside raw BLAS and memcpy.
@@ -53,6 +91,7 @@ struct KernelsCommand: ParsableCommand {
         bench.batchSizes = parseBatchSizes(batch) ?? [8, 64]
         bench.samples = samples
         if !json {
+            MachineDescription.current.lines.forEach { print($0) }
             print("threads: \(Parallel.threadCount)   (median of \(samples) samples)")
             print(pad("kernel", 44) + pad("shape", 34) + pad("time", 12) + pad("rate", 16) + "vs baseline")
         }
@@ -222,6 +261,7 @@ struct ModelBenchCommand: ParsableCommand {
                                    repeats: `repeat`, precision: precisionOptions.value)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        if !json { MachineDescription.current.lines.forEach { print($0) } }
         if !json { print("preset \(preset), \(precisionOptions.precision), \(Parallel.threadCount) threads; median of \(`repeat`)") }
         bench.run { r in
             if json {

@@ -406,4 +406,17 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         let verdict = SolveCommand.sudokuVerdict(try solver.solve(Sudoku(cells: cells)))
         #expect(verdict.contains("more than one solution") && !verdict.contains("finds it wrong"), "\(verdict)")
     }
+
+    /// `hrm bench peak` measures each peak loop this CPU has, and names the machine.
+    @Test func peakMeasuresTheLoopsThisCPUHas() throws {
+        #expect(try HRMCommand.parseAsRoot(["bench", "peak", "--json"]) is PeakCommand)
+        let peaks = MachinePeak.measure(threads: 1, seconds: 0.02)
+        let machine = MachineDescription.current
+        #expect(peaks.contains { $0.name == "bf16 dot" } == machine.extensions.contains("avx512_bf16"))
+        #expect(peaks.contains { $0.instruction == "vfmadd 256-bit" } == machine.extensions.contains("avx2+fma"))
+        // One core does at least a few GFLOP/s of FMA on any x86-64 with AVX2 (a broken loop or
+        // a wrong flop count would be off by orders of magnitude).
+        #expect(peaks.allSatisfy { $0.gflops > 2 && $0.gflops < 5000 }, "\(peaks)")
+        #expect(machine.lines.first?.hasPrefix("cpu: ") == true && machine.lines[1].hasPrefix("blas: "))
+    }
 }
