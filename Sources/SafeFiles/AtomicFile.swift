@@ -44,6 +44,13 @@ public enum AtomicFile {
             .appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
     }
 
+    /// The name an existing `url` is moved aside to before it is replaced or removed
+    /// (`OutputTarget`), so a crash never leaves it half-deleted under its own name.
+    public static func asideURL(for url: URL) -> URL {
+        url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+    }
+
     /// Whether `name` is a temporary name that `write` (or a folder staged by `OutputTarget`)
     /// uses: such files are hrm's own and may be removed.
     public static func isTemporaryName(_ name: String) -> Bool {

@@ -91,7 +91,7 @@ public enum OutputError: Error, CustomStringConvertible, Equatable {
 ///
 /// ```swift
 /// try OutputTarget.checkFolder(out, layout: PuzzleDataset.layout, force: force)
-/// let staging = OutputTarget.stagingURL(for: out)      // write everything here, then
+/// let staging = try OutputTarget.makeStaging(for: out) // write everything here, then
 /// try OutputTarget.install(staging, at: out)           // rename it into place
 /// ```
 public enum OutputTarget {
@@ -131,15 +131,11 @@ public enum OutputTarget {
         return true
     }
 
-    /// The folder to build a new `target` in: beside it, under a temporary name of hrm's own.
-    public static func stagingURL(for target: URL) -> URL {
-        AtomicFile.temporaryURL(for: target.standardizedFileURL)
-    }
-
-    /// Creates an empty staging folder for `target` (removing a stale one of this process).
+    /// Creates an empty folder to build a new `target` in: beside it, under a temporary name of
+    /// hrm's own (a stale one of this process is removed first).
     public static func makeStaging(for target: URL) throws -> URL {
         let fm = FileManager.default
-        let staging = stagingURL(for: target)
+        let staging = AtomicFile.temporaryURL(for: target.standardizedFileURL)
         try? fm.removeItem(at: staging)
         do {
             try fm.createDirectory(at: staging, withIntermediateDirectories: true)
@@ -164,10 +160,7 @@ public enum OutputTarget {
             }
             try AtomicFile.syncTree(staging)
             if fm.fileExists(atPath: target.path) {
-                let old = target.deletingLastPathComponent()
-                    .appendingPathComponent(".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
-                try? fm.removeItem(at: old)
-                guard rename(target.path, old.path) == 0 else { throw FileWriteError.fromErrno(target.path, doing: "moving the old folder aside") }
+                let old = try moveAside(target)
                 guard rename(staging.path, target.path) == 0 else {
                     let failure = FileWriteError.fromErrno(target.path, doing: "renaming into place")
                     _ = rename(old.path, target.path)
@@ -187,12 +180,14 @@ public enum OutputTarget {
     /// Removes a folder already checked with `checkFolder` (moved aside first, so a crash never
     /// leaves it half-deleted under its name).
     public static func remove(_ target: URL) throws {
-        let fm = FileManager.default
-        let target = target.standardizedFileURL
-        let old = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
-        try? fm.removeItem(at: old)
+        try FileManager.default.removeItem(at: try moveAside(target.standardizedFileURL))
+    }
+
+    /// Renames `target` to its aside name (`AtomicFile.asideURL`) and returns that name.
+    private static func moveAside(_ target: URL) throws -> URL {
+        let old = AtomicFile.asideURL(for: target)
+        try? FileManager.default.removeItem(at: old)
         guard rename(target.path, old.path) == 0 else { throw FileWriteError.fromErrno(target.path, doing: "moving the old folder aside") }
-        try fm.removeItem(at: old)
+        return old
     }
 }

@@ -21,11 +21,9 @@ public struct SmallMount {
 
     /// Fills what space is left with one file, so the next write fails with ENOSPC.
     public func fill() throws {
-        let handle = try FileHandle(forWritingTo: {
-            let u = url.appendingPathComponent("filler")
-            FileManager.default.createFile(atPath: u.path, contents: nil)
-            return u
-        }())
+        let filler = url.appendingPathComponent("filler")
+        FileManager.default.createFile(atPath: filler.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: filler)
         defer { try? handle.close() }
         let chunk = Data(count: 64 << 10)
         while (try? handle.write(contentsOf: chunk)) != nil {}
