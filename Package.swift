@@ -15,7 +15,10 @@ let package = Package(
         .executable(name: "hrm", targets: ["HRMCommand"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Layers", targets: ["Layers"]),
-        .library(name: "HRM", targets: ["HRM"]),
+        .library(name: "Reasoning", targets: ["Reasoning"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Application", targets: ["Application"]),
         .library(name: "Puzzles", targets: ["Puzzles"]),
         .library(name: "SafeFiles", targets: ["SafeFiles"]),
     ],
@@ -57,12 +60,22 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensors"], exclude: ["README.md"],
                 swiftSettings: swiftSettings),
         .target(name: "Puzzles", dependencies: ["SafeFiles"], exclude: ["README.md"], swiftSettings: swiftSettings),
-        .target(name: "HRM", dependencies: ["Layers", "Tensors", "Puzzles", "SafeFiles"], exclude: ["README.md"],
+        // What every recurrent reasoning model is to the machinery above it (the protocol).
+        .target(name: "Reasoning", dependencies: ["Layers", "Tensors"], swiftSettings: swiftSettings),
+        // One file per architecture (HRM/, TRM/), plus the tag that picks one. Nothing of training.
+        .target(name: "Models", dependencies: ["Reasoning", "Layers", "Tensors"], exclude: ["README.md"],
+                swiftSettings: swiftSettings),
+        // The shared machinery, written once against the protocol: ACT, losses, optimizers, EMA,
+        // trainer, runs, checkpoints, evaluator, inspection.
+        .target(name: "Training", dependencies: ["Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles"],
+                exclude: ["README.md"], swiftSettings: swiftSettings),
+        // What users run on top: solver, Sudoku views, model packages, shipped models, benchmarks.
+        .target(name: "Application", dependencies: ["Training", "Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles"],
                 swiftSettings: swiftSettings),
         .executableTarget(
             name: "HRMCommand",
             dependencies: [
-                "HRM", "Layers", "Tensors", "Puzzles", "SafeFiles",
+                "Application", "Training", "Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"],
@@ -73,12 +86,12 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "HRMTests", dependencies: ["HRM", "SafeFiles", "TestSupport"], exclude: ["Fixtures"],
+        .testTarget(name: "HRMTests", dependencies: ["Application", "Training", "Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles", "TestSupport"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "PuzzlesTests", dependencies: ["Puzzles", "TestSupport"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "SafeFilesTests", dependencies: ["SafeFiles", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand", "HRM", "Puzzles", "Tensors", "SafeFiles", "TestSupport"],
+        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand", "Application", "Training", "Models", "Reasoning", "Puzzles", "Tensors", "SafeFiles", "TestSupport"],
                     swiftSettings: swiftSettings),
     ]
 )

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Layers
 import Puzzles
 import Tensors
@@ -256,7 +259,7 @@ struct ModelBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let bench = ModelBenchmark(presetName: preset, configuration: HRMConfiguration.presets[preset]!,
+        let bench = ModelBenchmark(presetName: preset, configuration: ModelConfiguration.presets[preset]!,
                                    batches: parseBatchSizes(batch)!, modes: mode == "both" ? ["train", "eval"] : [mode],
                                    repeats: `repeat`, precision: precisionOptions.value)
         let encoder = JSONEncoder()

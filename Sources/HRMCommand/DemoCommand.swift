@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import SafeFiles
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Puzzles
 import Tensors
 
@@ -106,7 +109,7 @@ struct DemoCommand: ParsableCommand {
         guard !used.contains(seed) else {
             throw CommandError("--seed \(seed) made the shipped model's training data (\(ModelPackage.manifestFile)); pick another so the puzzles are new.")
         }
-        let shape = package.model.configuration
+        let shape = package.model.reasoningConfiguration
         guard shape.sequenceLength == 81, shape.vocabularySize == SudokuDataset.vocabularySize else {
             throw CommandError("\(model) is not a 9×9 Sudoku model (seq_len \(shape.sequenceLength), vocab_size \(shape.vocabularySize); expected 81 and \(SudokuDataset.vocabularySize)).")
         }
@@ -241,7 +244,7 @@ struct DemoCommand: ParsableCommand {
         (model.hiddenSize, model.puzzleEmbeddingWidth, model.highLayerCount, model.lowLayerCount) = (64, 64, 2, 2)
         var training = TrainingConfiguration()
         (training.globalBatchSize, training.learningRate, training.warmupSteps, training.seed) = (64, 1e-3, 50, seed)
-        let config = RunConfiguration(model: model, training: training,
+        let config = RunConfiguration(model: .hrm(model), training: training,
                                       dataPath: dir.appendingPathComponent("data-\(liveSize)x\(liveSize)").path,
                                       epochs: 1000, evalInterval: 1000, evalLimit: testCount, evalBatchSize: 64, logInterval: 10)
         let run = try TrainingRun(newRunIn: runDir, configuration: config, dataset: dataset)

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import SafeFiles
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Puzzles
 import Tensors
 
@@ -68,7 +71,7 @@ struct EvalCommand: ParsableCommand {
         let model = try loadModel(checkpoint, config: config)
         let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: [split])
         guard let s = dataset.splits[split] else { throw CommandError("\(data) has no \(split) split.") }
-        try checkFit(model.configuration, s.metadata, data: data)
+        try checkFit(model.reasoningConfiguration, s.metadata, data: data)
         let bar = json ? nil : ProgressBar("evaluating", total: min(limit ?? s.exampleCount, s.exampleCount), unit: "examples")
         let isARC = s.metadata.vocabularySize == ARCEncoding.vocabularySize && s.metadata.sequenceLength == ARCEncoding.sequenceLength
         let isSudoku = s.metadata.vocabularySize == SudokuDataset.vocabularySize && s.metadata.sequenceLength == 81
@@ -145,7 +148,7 @@ func shippedSudokuModel() throws -> String {
 
 /// Loads a model from a model package (verified), a run folder (its model.safetensors) or a
 /// checkpoint file.
-func loadModel(_ path: String, config: String?) throws -> HierarchicalReasoningModel {
+func loadModel(_ path: String, config: String?) throws -> any ReasoningModel {
     var url = URL(fileURLWithPath: path)
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -160,7 +163,7 @@ func loadModel(_ path: String, config: String?) throws -> HierarchicalReasoningM
 }
 
 /// A checkpoint must fit the dataset it is evaluated on.
-func checkFit(_ c: HRMConfiguration, _ m: DatasetMetadata, data: String) throws {
+func checkFit(_ c: any ReasoningConfiguration, _ m: DatasetMetadata, data: String) throws {
     guard c.sequenceLength == m.sequenceLength, c.vocabularySize == m.vocabularySize else {
         throw CommandError("the checkpoint expects sequences of \(c.sequenceLength) tokens over a vocabulary of \(c.vocabularySize), but \(data) has seq_len \(m.sequenceLength) and vocab_size \(m.vocabularySize).")
     }

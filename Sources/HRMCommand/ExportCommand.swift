@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 
 /// `hrm export`: turn a run's checkpoint into a verified model package (how the shipped model is made).
 struct ExportCommand: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Puzzles
 import SafeFiles
 import Tensors
@@ -70,28 +73,30 @@ struct ForwardCommand: ParsableCommand {
         let ids = try puzzleIds.map { try NPY.readIntegers(URL(fileURLWithPath: $0)).values }
             ?? Array(repeating: 0, count: batchSize)
         let problems = ForwardDump.problems(inputs: tokens.values, shape: tokens.shape, puzzleIdentifiers: ids,
-                                            configuration: model.configuration)
+                                            configuration: model.reasoningConfiguration)
         guard problems.isEmpty else { throw CommandError(problems.joined(separator: "; ") + ".") }
         let dump = ForwardDump.run(model: model, inputs: tokens.values, puzzleIdentifiers: ids, steps: steps)
         var writer = SafetensorsWriter()
         for (name, tensor) in dump { writer.add(name, tensor) }
         writer.metadata = ["checkpoint": checkpoint, "steps": String(steps), "format": Self.dumpFormat]
         try writer.write(to: URL(fileURLWithPath: out))
-        print("wrote \(out): \(steps) step(s) × logits [\(batchSize), \(model.configuration.sequenceLength), \(model.configuration.vocabularySize)], q_halt, q_continue")
+        print("wrote \(out): \(steps) step(s) × logits [\(batchSize), \(model.reasoningConfiguration.sequenceLength), \(model.reasoningConfiguration.vocabularySize)], q_halt, q_continue")
     }
 }
 
 /// Reads a configuration JSON file with the reference's field names.
-func loadConfiguration(path: String) throws -> HRMConfiguration {
+func loadConfiguration(path: String) throws -> ModelConfiguration {
     let data: Data
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
         throw CommandError("\(path): cannot read the configuration file (\(error.localizedDescription)).")
     }
-    let c: HRMConfiguration
-    do { c = try JSONDecoder().decode(HRMConfiguration.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
+    let c: ModelConfiguration
+    do { c = try JSONDecoder().decode(ModelConfiguration.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
         throw CommandError("\(path): the configuration lacks the field '\(key.stringValue)'.")
     } catch let DecodingError.typeMismatch(_, context) {
         throw CommandError("\(path): field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type.")
+    } catch let error as DecodingError {
+        throw CommandError("\(path): \(Checkpoint.describe(error)).")
     } catch {
         throw CommandError("\(path): not a valid configuration JSON (\(error)).")
     }

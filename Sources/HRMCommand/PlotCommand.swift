@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import SafeFiles
 
 struct PlotCommand: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Puzzles
 
 struct SolveCommand: ParsableCommand {
@@ -127,8 +130,8 @@ struct SolveCommand: ParsableCommand {
                 throw CommandError("\(names.path): cannot read the dataset's identifiers (a JSON list of names).")
             }
             if let index = list.firstIndex(of: task.name) {
-                guard index < solver.model.configuration.puzzleIdentifierCount else {
-                    throw CommandError("\(data) numbers \(task.name) as puzzle \(index), but the checkpoint has only \(solver.model.configuration.puzzleIdentifierCount) puzzle embeddings: it was trained on another dataset.")
+                guard index < solver.model.reasoningConfiguration.puzzleIdentifierCount else {
+                    throw CommandError("\(data) numbers \(task.name) as puzzle \(index), but the checkpoint has only \(solver.model.reasoningConfiguration.puzzleIdentifierCount) puzzle embeddings: it was trained on another dataset.")
                 }
                 identifier = Int32(index)
             } else if !json {

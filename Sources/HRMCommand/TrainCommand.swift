@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Puzzles
 
 /// Set by SIGINT; the training loop checkpoints and stops at the next step.
@@ -33,7 +36,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Dataset folder (train/ and test/).")
     var data: String?
-    @Option(help: "A model preset (\(HRMConfiguration.presets.keys.sorted().joined(separator: ", "))) or a JSON file.")
+    @Option(help: "A model preset (\(ModelConfiguration.presets.keys.sorted().joined(separator: ", "))) or a JSON file; its \"architecture\" (hrm or trm) picks the model.")
     var config: String = "sudoku-small"
     @Option(help: "Run folder for checkpoints and metrics.")
     var out: String?
@@ -67,21 +70,23 @@ struct TrainCommand: ParsableCommand {
             run = try TrainingRun(resuming: URL(fileURLWithPath: resume))
             print("resuming \(resume) at step \(run.trainer.step) of \(run.totalSteps)")
         } else {
-            var start: HierarchicalReasoningModel? = nil
+            var start: (any ReasoningModel)? = nil
             if let initialWeights { start = try loadModel(initialWeights, config: nil) }
-            let model = try start?.configuration ?? resolveModelConfiguration(config)
+            let model = try start.map { ModelConfiguration(of: $0) } ?? resolveModelConfiguration(config)
             var training = TrainingConfiguration()
             training.globalBatchSize = 64
             training.warmupSteps = 100
+            training.ema = model.architecture == .trm  // every TRM run of the reference keeps one
             let base = RunConfiguration(model: model, training: training, dataPath: data!, epochs: 100, evalInterval: 10)
             let configuration = try base.overriding(overrides)
             let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data!))
             if let start {
+                let s = start.reasoningConfiguration
                 var shapeOnly = configuration.model
-                (shapeOnly.haltMaxSteps, shapeOnly.haltExplorationProbability) = (start.configuration.haltMaxSteps, start.configuration.haltExplorationProbability)
-                (shapeOnly.sequenceLength, shapeOnly.vocabularySize, shapeOnly.puzzleIdentifierCount) =
-                    (start.configuration.sequenceLength, start.configuration.vocabularySize, start.configuration.puzzleIdentifierCount)
-                guard shapeOnly == start.configuration else {
+                shapeOnly.setHalting(maxSteps: s.haltMaxSteps, explorationProbability: s.haltExplorationProbability)
+                shapeOnly.setDataSizes(sequenceLength: s.sequenceLength, vocabularySize: s.vocabularySize,
+                                       puzzleIdentifierCount: s.puzzleIdentifierCount, batchSize: s.batchSize)
+                guard shapeOnly == ModelConfiguration(of: start) else {
                     throw CommandError("--init \(initialWeights!): only halt_max_steps and halt_exploration_prob can change when starting from a checkpoint.")
                 }
             }
@@ -116,10 +121,10 @@ struct TrainCommand: ParsableCommand {
 }
 
 /// A preset name or a configuration JSON file.
-func resolveModelConfiguration(_ nameOrFile: String) throws -> HRMConfiguration {
-    if let preset = HRMConfiguration.presets[nameOrFile] { return preset }
+func resolveModelConfiguration(_ nameOrFile: String) throws -> ModelConfiguration {
+    if let preset = ModelConfiguration.presets[nameOrFile] { return preset }
     guard FileManager.default.fileExists(atPath: nameOrFile) else {
-        throw CommandError("'\(nameOrFile)' is neither a preset (\(HRMConfiguration.presets.keys.sorted().joined(separator: ", "))) nor a file.")
+        throw CommandError("'\(nameOrFile)' is neither a preset (\(ModelConfiguration.presets.keys.sorted().joined(separator: ", "))) nor a file.")
     }
     return try loadConfiguration(path: nameOrFile)
 }

@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import Testing
 @testable import HRMCommand
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Puzzles
 import Tensors
 import TestSupport
@@ -53,7 +56,7 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
     /// A mixed-precision benchmark runs and labels its results (emulated, so on any CPU).
     @Test func modelBenchRunsInEmulatedBF16() {
         var results: [ModelBenchmarkResult] = []
-        ModelBenchmark(presetName: "tiny", configuration: .tiny, batches: [2], modes: ["train", "eval"],
+        ModelBenchmark(presetName: "tiny", configuration: .hrm(.tiny), batches: [2], modes: ["train", "eval"],
                        repeats: 1, precision: .bf16(.emulated)).run { results.append($0) }
         #expect(results.map(\.mode) == ["train", "eval"])
         #expect(results.allSatisfy { $0.precision == "bf16-emulated" && $0.samplesPerSecond > 0 && $0.gflops > 0 })
@@ -117,10 +120,10 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
 
     @Test func inputsThatDoNotFitTheModelAreRejected() {
         let p = ForwardDump.problems(inputs: [0, 1, 20], shape: [1, 3], puzzleIdentifiers: [0],
-                                     configuration: .tiny)
+                                     configuration: HRMConfiguration.tiny)
         #expect(p == ["inputs must be [batch, 16] token ids (the model's seq_len); found shape [1, 3]"])
         let q = ForwardDump.problems(inputs: Array(repeating: 12, count: 16), shape: [1, 16],
-                                     puzzleIdentifiers: [5], configuration: .tiny)
+                                     puzzleIdentifiers: [5], configuration: HRMConfiguration.tiny)
         #expect(q.count == 2 && q[0].contains("token 12") && q[1].contains("puzzle id 5"))
     }
 }
@@ -229,7 +232,7 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
                    "lr=0", "puzzle_emb_lr=0", "halt_max_steps=2"])
         let first = try Checkpoint.load(from: dir.appendingPathComponent("first/model.safetensors"))
         let second = try Checkpoint.load(from: dir.appendingPathComponent("second/model.safetensors"))
-        #expect(second.configuration.haltMaxSteps == 2)
+        #expect(second.reasoningConfiguration.haltMaxSteps == 2)
         for (a, b) in zip(first.namedParameters(), second.namedParameters()) {
             #expect(a.tensor.scalars == b.tensor.scalars, "\(a.name)")
         }
@@ -252,7 +255,7 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
                 ["train", "--data", data.path, "--config", "tiny", "--out", dir.appendingPathComponent(name).path,
                  "--precision", precision, "global_batch_size=16", "epochs=2", "eval_interval=2", "eval_limit=8"]) as? TrainCommand)
             try command.run()
-            return try Checkpoint.load(from: dir.appendingPathComponent("\(name)/model.safetensors"))
+            return try Checkpoint.load(HierarchicalReasoningModel.self, from: dir.appendingPathComponent("\(name)/model.safetensors"))
         }
         let full = try train("fp32", "fp32"), mixed = try train("bf16", "bf16-emulated")
         var largest: Float = 0

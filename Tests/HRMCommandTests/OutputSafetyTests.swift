@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 @testable import HRMCommand
 import Puzzles
 import Tensors

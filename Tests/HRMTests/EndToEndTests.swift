@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Puzzles
 import Tensors
 import TestSupport
@@ -24,7 +27,7 @@ import TestSupport
         training.warmupSteps = 5
         training.learningRate = 1e-3
         training.seed = 5
-        return try RunConfiguration(model: .tiny, training: training, dataPath: data.path, epochs: 8,
+        return try RunConfiguration(model: .hrm(.tiny), training: training, dataPath: data.path, epochs: 8,
                                     evalInterval: 4, evalLimit: 8, evalBatchSize: 8, logInterval: 2)
             .overriding(["halt_exploration_prob=0.3"])
     }
@@ -64,13 +67,13 @@ import TestSupport
         let report = Evaluator.evaluate(model: model, split: dataset.splits["test"]!, batchSize: 8, maxSteps: 6)
         #expect(report.count == 8 && report.exactAccuracyPerStep.count == 6)
         let early = Evaluator.evaluate(model: model, split: dataset.splits["test"]!, batchSize: 8, haltEarly: true)
-        #expect(early.meanSteps <= Double(model.configuration.haltMaxSteps))
+        #expect(early.meanSteps <= Double(model.reasoningConfiguration.haltMaxSteps))
 
         let test = dataset.splits["test"]!
         let puzzle = SudokuDataset.sudoku(tokens: Array(test.input(0)))
         let solver = try Solver(checkpoint: dir.appendingPathComponent("straight/model.safetensors"))
         let solution = try solver.solve(puzzle)
-        #expect(solution.steps.count == model.configuration.haltMaxSteps)
+        #expect(solution.steps.count == model.reasoningConfiguration.haltMaxSteps)
         #expect(solution.isVerified == puzzle.isSolved(by: solution.answer))
         #expect(throws: SolverError.self) { try solver.solve(try Maze(parsing: "#S#\n# #\n#G#")) }
     }
@@ -88,7 +91,7 @@ import TestSupport
         #expect(throws: RunError.self) {
             _ = try TrainingRun(newRunIn: dir.appendingPathComponent("q"), configuration: config.overriding(["eval_interval=3"]), dataset: dataset)
         }
-        #expect(try config.overriding(["lr=0.01", "hidden_size=64", "epochs=16"]).model.hiddenSize == 64)
+        #expect(try config.overriding(["lr=0.01", "hidden_size=64", "epochs=16"]).model.common.hiddenSize == 64)
     }
 
     @Test func aNonFiniteLossStopsWithoutTouchingTheLastCheckpoint() throws {
@@ -98,7 +101,7 @@ import TestSupport
                                   dataset: try PuzzleDataset.read(from: data))
         try run.saveCheckpoint()
         let before = try Data(contentsOf: dir.appendingPathComponent("nan/model.safetensors"))
-        run.trainer.model.lmHead.weight.pointer[0] = .nan
+        (run.trainer.model as! HierarchicalReasoningModel).lmHead.weight.pointer[0] = .nan
         #expect(throws: RunError.self) { try run.run() }
         #expect(try Data(contentsOf: dir.appendingPathComponent("nan/model.safetensors")) == before)
     }

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Layers
 import Tensors
 

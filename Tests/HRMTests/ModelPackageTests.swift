@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import SafeFiles
 import Puzzles
 import Tensors
@@ -27,7 +30,7 @@ let shippedModelDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComp
         try Data("notes".utf8).write(to: folder.appendingPathComponent("README.md"))
         let loaded = try ModelPackage(directory: folder)
         #expect(loaded.manifest.summary == "tiny" && loaded.manifest.commands == ["hrm train …"])
-        #expect(loaded.manifest.parameters == loaded.model.parameterCount && loaded.model.configuration == .tiny)
+        #expect(loaded.manifest.parameters == loaded.model.parameterCount && ModelConfiguration(of: loaded.model) == .hrm(.tiny))
         // Without force an existing package is refused; with it, re-exporting replaces the weights
         // and manifest but keeps the README; nothing is left beside it.
         #expect(throws: OutputError.self) {
@@ -64,7 +67,7 @@ let shippedModelDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComp
 
     @Test func theShippedModelVerifiesAndFitsTheSizeLimit() throws {
         let package = try ModelPackage(directory: shippedModelDirectory)
-        let c = package.model.configuration
+        let c = package.model.reasoningConfiguration
         #expect(c.sequenceLength == 81 && c.vocabularySize == SudokuDataset.vocabularySize)
         #expect(package.manifest.bytes <= 8 << 20, "the shipped model must stay under 8 MB")
         #expect(!package.manifest.commands.isEmpty)

@@ -1,9 +1,26 @@
 import Foundation
 import Testing
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Layers
 import Tensors
 import TestSupport
+
+/// |actual − expected| ≤ relative · |expected| + floor · max|expected|, against tensor `name` of
+/// a fixture file.
+func expectFixtureClose(_ fixture: SafetensorsFile, _ actual: Tensor, _ name: String, relative: Float,
+                        floor: Float = 1e-2, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let expected = try fixture.tensor(name)
+    #expect(actual.count == expected.count, "\(name): \(actual.shape) vs \(expected.shape)",
+            sourceLocation: sourceLocation)
+    guard actual.count == expected.count else { return }
+    let scale = expected.scalars.map(abs).max() ?? 0
+    let r = compare(actual.scalars, expected.scalars, shape: expected.shape,
+                    relative: relative, absolute: relative * floor * scale)
+    #expect(r.isClose, "\(name): \(r)", sourceLocation: sourceLocation)
+}
 
 /// The Swift model against reference values from an independent PyTorch implementation of the
 /// spec (`tools/reference/make_fixtures.py`; the fixture file says what it holds and how it was
@@ -22,7 +39,7 @@ import TestSupport
     }
 
     /// The fixture weights (mirror of `weight_value` / `scale_for` in make_fixtures.py).
-    static func setFixtureWeights(_ model: HierarchicalReasoningModel) {
+    static func setFixtureWeights(_ model: any ReasoningModel) {
         let named = model.namedParameters().sorted { $0.name < $1.name }
         for (index, (name, tensor)) in named.enumerated() {
             let scale: Double
@@ -56,14 +73,7 @@ import TestSupport
     /// |actual − expected| ≤ relative · |expected| + floor · max|expected|.
     func expectClose(_ actual: Tensor, _ name: String, relative: Float, floor: Float = 1e-2,
                      sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let expected = try fixture.tensor(name)
-        #expect(actual.count == expected.count, "\(name): \(actual.shape) vs \(expected.shape)",
-                sourceLocation: sourceLocation)
-        guard actual.count == expected.count else { return }
-        let scale = expected.scalars.map(abs).max() ?? 0
-        let r = compare(actual.scalars, expected.scalars, shape: expected.shape,
-                        relative: relative, absolute: relative * floor * scale)
-        #expect(r.isClose, "\(name): \(r)", sourceLocation: sourceLocation)
+        try expectFixtureClose(fixture, actual, name, relative: relative, floor: floor, sourceLocation: sourceLocation)
     }
 
     @Test func fixtureNamesMatchTheModel() throws {

@@ -1,5 +1,8 @@
 import Foundation
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Puzzles
 import SafeFiles
 import Tensors
@@ -128,9 +131,9 @@ import Testing
         let data = try EndToEndTests.dataset(in: dir)
         let config = try EndToEndTests.configuration(data: data)
         var other = config.model
-        (other.sequenceLength, other.vocabularySize, other.puzzleIdentifierCount) = (16, 6, 1)
+        other.setDataSizes(sequenceLength: 16, vocabularySize: 6, puzzleIdentifierCount: 1, batchSize: 1)
         var rng = RandomGenerator(seed: 1)
-        let wrong = HierarchicalReasoningModel(configuration: other, using: &rng)
+        let wrong = other.makeModel(using: &rng)
         let out = dir.appendingPathComponent("run")
         #expect(throws: RunError.self) {
             _ = try TrainingRun(newRunIn: out, configuration: config, dataset: try PuzzleDataset.read(from: data), initialWeights: wrong)

@@ -1,5 +1,8 @@
 import Foundation
-import HRM
+import Application
+import Models
+import Reasoning
+import Training
 import Puzzles
 import TestSupport
 import Testing

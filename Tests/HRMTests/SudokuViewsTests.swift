@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import HRM
+@testable import Application
+@testable import Training
+import Models
+import Reasoning
 import Puzzles
 import Tensors
 

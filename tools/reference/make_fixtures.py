@@ -73,9 +73,9 @@ def scale_for(name, shape):
     return 1.0 / np.sqrt(shape[-1])
 
 
-def make_parameters(c):
+def make_parameters(c, shapes=None):
     params = {}
-    for index, (name, shape) in enumerate(sorted(parameter_shapes(c).items())):
+    for index, (name, shape) in enumerate(sorted((shapes or parameter_shapes(c)).items())):
         n = int(np.prod(shape))
         values = np.array([weight_value(index, i, scale_for(name, shape)) for i in range(n)],
                           dtype=np.float32).reshape(shape)

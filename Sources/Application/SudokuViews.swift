@@ -1,4 +1,7 @@
 import Foundation
+import Models
+import Reasoning
+import Training
 import Puzzles
 
 /// Test-time augmentation for Sudoku, checked by the rules.
@@ -58,12 +61,12 @@ public enum SudokuViews {
     ///     again from the puzzle as given. 1: no commits.
     ///   - maxSteps: ACT steps per view at most (default: the model's halt_max_steps).
     ///   - progress: called with (puzzles settled, all puzzles) after each batch.
-    public static func solve(model: HierarchicalReasoningModel, puzzles: [Sudoku], views: Int, rounds: Int = 1,
+    public static func solve(model: any ReasoningModel, puzzles: [Sudoku], views: Int, rounds: Int = 1,
                              commitFraction: Double = defaultCommitFraction, seed: UInt64 = 0,
                              batchSize: Int = 64, maxSteps: Int? = nil,
                              progress: (Int, Int) -> Void = { _, _ in }) -> [Answer] {
         precondition(views >= 1 && rounds >= 1 && batchSize >= 1)
-        let steps = maxSteps ?? model.configuration.haltMaxSteps
+        let steps = maxSteps ?? model.reasoningConfiguration.haltMaxSteps
         var answers = puzzles.map { Answer(grid: $0, acceptedView: nil, viewsTried: 0, asks: 0, steps: 0) }
         var pending = Array(puzzles.indices)
         var settled = 0
@@ -114,7 +117,7 @@ public enum SudokuViews {
 
     /// View `view` of each puzzle (`indices`: their places in the caller's list, which pick the
     /// augmentation), asked up to `rounds` times with commits between (see `solve`).
-    static func ask(model: HierarchicalReasoningModel, puzzles: [Sudoku], indices: [Int], view: Int, rounds: Int,
+    static func ask(model: any ReasoningModel, puzzles: [Sudoku], indices: [Int], view: Int, rounds: Int,
                     commitFraction: Double, seed: UInt64, steps: Int) -> [Asked] {
         var results: [Asked?] = Array(repeating: nil, count: puzzles.count)
         var givens = puzzles
@@ -175,7 +178,7 @@ public enum SudokuViews {
     /// View `view` of each puzzle (`indices`: their places in the caller's list, which pick the
     /// augmentation), run until the rules accept its answer, else to the last step: per puzzle,
     /// the trace and the answer after each step mapped back to the puzzle's own grid.
-    static func run(model: HierarchicalReasoningModel, puzzles: [Sudoku], indices: [Int], view: Int,
+    static func run(model: any ReasoningModel, puzzles: [Sudoku], indices: [Int], view: Int,
                     seed: UInt64, steps: Int) -> [(trace: [ReasoningStep], grids: [Sudoku])] {
         let augmentations = indices.map { augmentation(view: view, puzzle: $0, seed: seed) }
         func grid(_ row: Int, _ step: ReasoningStep) -> Sudoku {
@@ -188,7 +191,7 @@ public enum SudokuViews {
     }
 
     /// Exact accuracy of `solve` against known solutions.
-    public static func score(model: HierarchicalReasoningModel, puzzles: [Sudoku], solutions: [Sudoku], views: Int,
+    public static func score(model: any ReasoningModel, puzzles: [Sudoku], solutions: [Sudoku], views: Int,
                              rounds: Int = 1, seed: UInt64 = 0, batchSize: Int = 64, maxSteps: Int? = nil,
                              progress: (Int, Int) -> Void = { _, _ in }) -> Score {
         precondition(puzzles.count == solutions.count)
@@ -200,33 +203,18 @@ public enum SudokuViews {
     }
 
     /// What `score` measured.
-    public struct Score: Codable, Equatable, Sendable {
-        public var views: Int
-        public var rounds: Int
-        /// Fraction of puzzles whose answer equals the known solution.
-        public var exactAccuracy: Double
-        /// Views asked per puzzle, asks over them (rounds included), and ACT steps over all asks.
-        public var meanViewsTried: Double
-        public var meanAsks: Double
-        public var meanSteps: Double
-        public var seconds: Double
+    public typealias Score = RulesCheckedScore
+}
 
-        /// The figures of `solve`'s answers against known solutions.
-        public init(answers: [Answer], solutions: [Sudoku], views: Int, rounds: Int, seconds: Double) {
-            precondition(answers.count == solutions.count)
-            let n = Double(max(answers.count, 1))
-            self.views = views
-            self.rounds = rounds
-            exactAccuracy = Double(zip(answers, solutions).filter { $0.grid == $1 }.count) / n
-            meanViewsTried = Double(answers.map(\.viewsTried).reduce(0, +)) / n
-            meanAsks = Double(answers.map(\.asks).reduce(0, +)) / n
-            meanSteps = Double(answers.map(\.steps).reduce(0, +)) / n
-            self.seconds = seconds
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case views, rounds, exactAccuracy = "exact_accuracy", meanViewsTried = "mean_views_tried"
-            case meanAsks = "mean_asks", meanSteps = "mean_steps", seconds
-        }
+extension RulesCheckedScore {
+    /// The figures of `SudokuViews.solve`'s answers against known solutions.
+    public init(answers: [SudokuViews.Answer], solutions: [Sudoku], views: Int, rounds: Int, seconds: Double) {
+        precondition(answers.count == solutions.count)
+        let n = Double(max(answers.count, 1))
+        self.init(views: views, rounds: rounds,
+                  exactAccuracy: Double(zip(answers, solutions).filter { $0.grid == $1 }.count) / n,
+                  meanViewsTried: Double(answers.map(\.viewsTried).reduce(0, +)) / n,
+                  meanAsks: Double(answers.map(\.asks).reduce(0, +)) / n,
+                  meanSteps: Double(answers.map(\.steps).reduce(0, +)) / n, seconds: seconds)
     }
 }

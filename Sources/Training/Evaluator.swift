@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import Puzzles
+import Reasoning
 import Tensors
 
 /// What an evaluation measured (spec §13.1), plus the inference-time-scaling curve.
@@ -19,7 +20,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     /// Exact accuracy if every example stopped after step k (k = 1…max).
     public var exactAccuracyPerStep: [Double]
     public var cellAccuracyPerStep: [Double]
-    /// Whether examples stopped when the Q head said halt (q_halt > q_continue).
+    /// Whether examples stopped when the Q head said halt (the model's halting rule).
     public var haltEarly: Bool
     public var maxSteps: Int
     /// Fraction of halted examples whose Q head was right about being solved.
@@ -29,7 +30,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var arc: ARCScorer.Score?
     /// 9×9 Sudoku with views only: exact accuracy when each puzzle may be asked in several views
     /// until the rules accept an answer (`SudokuViews`).
-    public var sudokuViews: SudokuViews.Score?
+    public var sudokuViews: RulesCheckedScore?
 
     enum CodingKeys: String, CodingKey {
         case count, exactAccuracy = "exact_accuracy", cellAccuracy = "cell_accuracy"
@@ -37,6 +38,31 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
         case exactAccuracyPerStep = "exact_accuracy_per_step", cellAccuracyPerStep = "cell_accuracy_per_step"
         case haltEarly = "halt_early", maxSteps = "max_steps", qHaltAccuracy = "q_halt_accuracy", seconds, arc
         case sudokuViews = "sudoku_views"
+    }
+}
+
+/// Exact accuracy when each puzzle may be asked in several views until a rules checker accepts
+/// an answer (filled by `SudokuViews.score` in Application).
+public struct RulesCheckedScore: Codable, Equatable, Sendable {
+    public var views: Int
+    public var rounds: Int
+    /// Fraction of puzzles whose answer equals the known solution.
+    public var exactAccuracy: Double
+    /// Views asked per puzzle, asks over them (rounds included), and ACT steps over all asks.
+    public var meanViewsTried: Double
+    public var meanAsks: Double
+    public var meanSteps: Double
+    public var seconds: Double
+
+    public init(views: Int, rounds: Int, exactAccuracy: Double, meanViewsTried: Double, meanAsks: Double,
+                meanSteps: Double, seconds: Double) {
+        (self.views, self.rounds, self.exactAccuracy) = (views, rounds, exactAccuracy)
+        (self.meanViewsTried, self.meanAsks, self.meanSteps, self.seconds) = (meanViewsTried, meanAsks, meanSteps, seconds)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case views, rounds, exactAccuracy = "exact_accuracy", meanViewsTried = "mean_views_tried"
+        case meanAsks = "mean_asks", meanSteps = "mean_steps", seconds
     }
 }
 
@@ -49,17 +75,21 @@ public struct ReasoningStep: Codable, Equatable, Sendable {
     /// `[S]` the probability the model gives its predicted token at each position (stablemax or
     /// softmax, as it was trained), when `Evaluator.trace` was asked for it; not written to JSON.
     public var confidence: [Float] = []
+    /// The model's halting rule (HRM: q_halt > q_continue; TRM: q_halt > 0); not written to JSON.
+    public var halting: HaltingRule = .haltAboveContinue
 
-    public init(prediction: [Int32], qHalt: Float, qContinue: Float, confidence: [Float] = []) {
+    public init(prediction: [Int32], qHalt: Float, qContinue: Float, confidence: [Float] = [],
+                halting: HaltingRule = .haltAboveContinue) {
         (self.prediction, self.qHalt, self.qContinue, self.confidence) = (prediction, qHalt, qContinue, confidence)
+        self.halting = halting
     }
 
     /// sigmoid(q_halt): the model's belief that it is done.
     public var haltProbability: Float { 1 / (1 + Foundation.exp(-qHalt)) }
-    /// What the halting rule compares (spec §8: halt when q_halt > q_continue): positive means
-    /// the model stops at this step.
-    public var haltMargin: Float { qHalt - qContinue }
-    public var halts: Bool { qHalt > qContinue }
+    /// How far past its halting threshold the model is (HRM: q_halt − q_continue; TRM:
+    /// q_halt): positive means the model stops at this step.
+    public var haltMargin: Float { halting.margin(qHalt: qHalt, qContinue: qContinue) }
+    public var halts: Bool { halting.halts(qHalt: qHalt, qContinue: qContinue) }
 
     enum CodingKeys: String, CodingKey { case prediction, qHalt = "q_halt", qContinue = "q_continue" }
 }
@@ -70,14 +100,15 @@ public enum Evaluator {
     /// Runs up to `steps` evaluation ACT steps on a batch and returns each row's trace.
     ///
     /// With `haltEarly`, a row stops at the first step where its Q head says halt
-    /// (q_halt > q_continue) and leaves the batch, so later steps compute only the rows still
+    /// (the model's halting rule) and leaves the batch, so later steps compute only the rows still
     /// thinking: evaluation cost follows the Q head. Its trace then ends at that step. `until`,
     /// when given, stops a row the same way when it returns true for (the row, its step), e.g.
     /// when a checker accepts the answer. `withConfidence` fills each step's `confidence`.
-    public static func trace(model: HierarchicalReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
+    public static func trace(model: any ReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
                              steps: Int, haltEarly: Bool = false, withConfidence: Bool = false,
                              until: ((_ row: Int, _ step: ReasoningStep) -> Bool)? = nil) -> [[ReasoningStep]] {
-        let s = model.configuration.sequenceLength
+        let c = model.reasoningConfiguration
+        let s = c.sequenceLength
         var active = Array(0..<puzzleIdentifiers.count)  // original row of each batch row
         var batch = PuzzleBatch(inputs: inputs, labels: Array(repeating: ignoreLabel, count: inputs.count),
                                 puzzleIdentifiers: puzzleIdentifiers)
@@ -92,15 +123,16 @@ public enum Evaluator {
                 let b = active.count, v = out.logits.shape[2]
                 let predictions = out.logits.reshaped([b * s, v]).argmax(axis: 1).int32s
                 let confidence = withConfidence
-                    ? Self.confidence(logits: out.logits.scalars, vocabulary: v, lossType: model.configuration.lossType) : []
+                    ? Self.confidence(logits: out.logits.scalars, vocabulary: v, lossType: c.lossType) : []
                 let qh = out.qHalt.scalars, qc = out.qContinue.scalars
                 var keep: [Int] = []
                 for row in 0..<b {
                     let step = ReasoningStep(prediction: Array(predictions[(row * s)..<((row + 1) * s)]),
                                              qHalt: qh[row], qContinue: qc[row],
-                                             confidence: withConfidence ? Array(confidence[(row * s)..<((row + 1) * s)]) : [])
+                                             confidence: withConfidence ? Array(confidence[(row * s)..<((row + 1) * s)]) : [],
+                                             halting: c.halting)
                     traces[active[row]].append(step)
-                    let stop = (haltEarly && qh[row] > qc[row]) || (until?(active[row], step) ?? false)
+                    let stop = (haltEarly && step.halts) || (until?(active[row], step) ?? false)
                     if !stop { keep.append(row) }
                 }
                 if keep.isEmpty { break }
@@ -123,7 +155,7 @@ public enum Evaluator {
     /// The probability of the largest logit in each row of `vocabulary` logits, under the
     /// normalisation the model was trained with: stablemax (s(x) = x + 1 for x ≥ 0, 1 / (1 − x)
     /// below) or softmax.
-    static func confidence(logits: [Float], vocabulary v: Int, lossType: HRMConfiguration.LossType) -> [Float] {
+    static func confidence(logits: [Float], vocabulary v: Int, lossType: LossType) -> [Float] {
         stride(from: 0, to: logits.count, by: v).map { start in
             let row = logits[start..<(start + v)]
             let top = row.max()!
@@ -138,14 +170,14 @@ public enum Evaluator {
     }
 
     /// Evaluates `split` (the first `limit` examples, if given).
-    public static func evaluate(model: HierarchicalReasoningModel, split: DatasetSplit, batchSize: Int,
+    public static func evaluate(model: any ReasoningModel, split: DatasetSplit, batchSize: Int,
                                 maxSteps: Int? = nil, haltEarly: Bool = false, limit: Int? = nil,
                                 progress: (Int, Int) -> Void = { _, _ in },
                                 onExample: (_ batch: DatasetBatch, _ row: Int, _ step: ReasoningStep) -> Void = { _, _, _ in })
         -> EvaluationReport
     {
         let start = Date()
-        let steps = maxSteps ?? model.configuration.haltMaxSteps
+        let steps = maxSteps ?? model.reasoningConfiguration.haltMaxSteps
         let total = min(limit ?? split.exampleCount, split.exampleCount)
         let s = split.metadata.sequenceLength
         var exactPerStep = [Double](repeating: 0, count: steps), cellsPerStep = [Double](repeating: 0, count: steps)
@@ -220,7 +252,7 @@ public struct DifficultyBucket: Codable, Equatable, Sendable {
 extension Evaluator {
     /// `evaluate`, plus the same accuracies grouped by the number of cells to fill, in buckets
     /// of `bucketWidth` starting at multiples of it (e.g. 30–34, 35–39, …); empty buckets omitted.
-    public static func evaluateByDifficulty(model: HierarchicalReasoningModel, split: DatasetSplit, batchSize: Int,
+    public static func evaluateByDifficulty(model: any ReasoningModel, split: DatasetSplit, batchSize: Int,
                                             bucketWidth: Int = 5, maxSteps: Int? = nil, haltEarly: Bool = false,
                                             progress: (Int, Int) -> Void = { _, _ in })
         -> (report: EvaluationReport, buckets: [DifficultyBucket])

@@ -157,3 +157,36 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         return Float(b * (r + max(0, (1 - r) * 0.5 * (1 + Foundation.cos(Double.pi * progress)))))
     }
 }
+
+/// The exponential moving average of the trained weights (TRM-SPEC §9.6, `models/ema.py`):
+/// after every optimizer step, elementwise in fp32, with no bias correction or warm-up,
+///
+///     shadow ← (1 − μ)·θ + μ·shadow
+///
+/// over the trainable parameters only (the puzzle table and init buffers are not averaged).
+/// Training never reads it; evaluation and checkpoints use it (`Trainer.evaluationModel`).
+public final class WeightAverage {
+    public let parameters: [(name: String, tensor: Tensor)]
+    public let rate: Float
+    private let shadows: [Tensor]
+
+    /// Starts every shadow at the parameter's current value.
+    public init(parameters: [(name: String, tensor: Tensor)], rate: Float = 0.999) {
+        self.parameters = parameters
+        self.rate = rate
+        shadows = parameters.map { $0.tensor.copy() }
+    }
+
+    public func update() {
+        let mu = rate, keep = 1 - rate
+        for (p, s) in zip(parameters, shadows) {
+            let theta = p.tensor.pointer, shadow = s.pointer
+            for i in 0..<s.count { shadow[i] = keep * theta[i] + mu * shadow[i] }
+        }
+    }
+
+    /// The shadows under their parameters' names.
+    public func namedState() -> [(name: String, tensor: Tensor)] {
+        zip(parameters, shadows).map { ($0.name, $1) }
+    }
+}

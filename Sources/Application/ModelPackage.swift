@@ -1,4 +1,7 @@
 import Foundation
+import Models
+import Reasoning
+import Training
 import Puzzles
 import SafeFiles
 import Tensors
@@ -34,7 +37,7 @@ public struct ModelPackage {
 
     public let directory: URL
     public let manifest: Manifest
-    public let model: HierarchicalReasoningModel
+    public let model: any ReasoningModel
 
     /// Decodes a `manifest.json` (`file` names it in errors).
     public static func decodeManifest(_ data: Data, file: String) throws -> Manifest {

@@ -1,12 +1,14 @@
 import Foundation
 import SafeFiles
 import Layers
+import Models
 import Puzzles
+import Reasoning
 import Tensors
 
 /// Everything a run is configured with, saved as `config.json` in the run folder.
 public struct RunConfiguration: Codable, Equatable, Sendable {
-    public var model: HRMConfiguration
+    public var model: ModelConfiguration
     public var training: TrainingConfiguration
     public var dataPath: String
     /// Passes over all groups (the reference's epochs).
@@ -25,7 +27,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         case logInterval = "log_interval"
     }
 
-    public init(model: HRMConfiguration, training: TrainingConfiguration, dataPath: String, epochs: Int,
+    public init(model: ModelConfiguration, training: TrainingConfiguration, dataPath: String, epochs: Int,
                 evalInterval: Int, evalLimit: Int? = 1000, evalBatchSize: Int = 64, logInterval: Int = 10) {
         self.model = model
         self.training = training
@@ -41,8 +43,8 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     public static var overridableKeys: [String] {
         ["H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "expansion", "num_heads", "pos_encodings",
          "rms_norm_eps", "rope_theta", "halt_max_steps", "halt_exploration_prob", "puzzle_emb_ndim", "loss_type",
-         "global_batch_size", "lr", "lr_min_ratio", "lr_warmup_steps", "beta1", "beta2", "weight_decay",
-         "puzzle_emb_lr", "puzzle_emb_weight_decay", "seed", "epochs", "eval_interval", "eval_limit",
+         "mlp_t", "puzzle_emb_len", "no_ACT_continue" /* TRM */, "global_batch_size", "lr", "lr_min_ratio", "lr_warmup_steps", "beta1", "beta2", "weight_decay",
+         "puzzle_emb_lr", "puzzle_emb_weight_decay", "seed", "ema", "ema_rate", "epochs", "eval_interval", "eval_limit",
          "eval_batch_size", "log_interval"]
     }
 
@@ -58,6 +60,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
             let text = parts[1]
             let value: Any = Int(text).map { $0 as Any } ?? Double(text).map { $0 as Any }
                 ?? (text == "true" || text == "false" ? (text == "true") as Any : text as Any)
+            if key == "architecture" {
+                throw RunError.badOverride("the architecture comes from --config (a preset or file), not from an override")
+            }
             if arch[key] != nil || ["puzzle_emb_ndim", "loss_type"].contains(key) { arch[key] = value }
             else if train[key] != nil { train[key] = value }
             else if ["epochs", "eval_interval", "eval_limit", "eval_batch_size", "log_interval"].contains(key) { json[key] = value }
@@ -70,7 +75,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         do {
             return try JSONDecoder().decode(RunConfiguration.self, from: JSONSerialization.data(withJSONObject: json))
         } catch {
-            throw RunError.badOverride("a value has the wrong type (\(error))")
+            throw RunError.badOverride("a value has the wrong type (\(Checkpoint.describe(error)))")
         }
     }
 
@@ -148,19 +153,21 @@ public final class TrainingRun {
     ///     stage); every tensor must have the shape this configuration and dataset need.
     ///   - force: replace an existing run folder (only a run, nothing else).
     public init(newRunIn directory: URL, configuration c: RunConfiguration, dataset: PuzzleDataset,
-                initialWeights: HierarchicalReasoningModel? = nil, force: Bool = false) throws {
+                initialWeights: (any ReasoningModel)? = nil, force: Bool = false) throws {
         guard let train = dataset.splits["train"] else { throw RunError.invalid("\(c.dataPath) has no train split") }
         var config = c
-        config.model.sequenceLength = train.metadata.sequenceLength
-        config.model.vocabularySize = train.metadata.vocabularySize
-        config.model.puzzleIdentifierCount = train.metadata.puzzleIdentifierCount
-        config.model.batchSize = config.training.globalBatchSize
+        config.model.setDataSizes(sequenceLength: train.metadata.sequenceLength, vocabularySize: train.metadata.vocabularySize,
+                                  puzzleIdentifierCount: train.metadata.puzzleIdentifierCount,
+                                  batchSize: config.training.globalBatchSize)
         config.training.totalSteps = Int(Double(config.epochs) * Double(train.metadata.totalGroups)
                                          * train.metadata.meanPuzzleExamples / Double(config.training.globalBatchSize))
         guard config.problems.isEmpty else { throw RunError.invalid("invalid configuration: " + config.problems.joined(separator: "; ") + ".") }
         var rng = RandomGenerator(seed: config.training.seed)
-        let model = HierarchicalReasoningModel(configuration: config.model, using: &rng)
+        let model = config.model.makeModel(using: &rng)
         if let initialWeights {
+            guard initialWeights.reasoningConfiguration.architecture == config.model.architecture else {
+                throw RunError.invalid("--init: the weights are \(initialWeights.reasoningConfiguration.architecture.rawValue.uppercased()), this run trains \(config.model.architecture.rawValue.uppercased()).")
+            }
             let from = Dictionary(uniqueKeysWithValues: initialWeights.namedParameters().map { ($0.name, $0.tensor) })
             var problems: [String] = []
             for (name, to) in model.namedParameters() {
@@ -221,10 +228,10 @@ public final class TrainingRun {
         self.configuration = config
         self.dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: config.dataPath))
         let modelURL = directory.appendingPathComponent("model.safetensors")
-        let model: HierarchicalReasoningModel
+        let model: any ReasoningModel
         if TrainingState.holdsWeights(state) {
             var rng = RandomGenerator(seed: 0)
-            model = HierarchicalReasoningModel(configuration: config.model, using: &rng)
+            model = config.model.makeModel(using: &rng)
         } else {
             // Format 1: the weights are in model.safetensors, which must be from the same step.
             model = try Checkpoint.load(from: modelURL)
@@ -232,7 +239,7 @@ public final class TrainingRun {
             guard modelStep == state.metadata["step"] else {
                 throw RunError.invalid("\(directory.path): model.safetensors (step \(modelStep ?? "?")) and state.safetensors (step \(state.metadata["step"] ?? "?")) are from different checkpoints; the run cannot resume exactly.")
             }
-            guard model.configuration == config.model else {
+            guard ModelConfiguration(of: model) == config.model else {
                 throw RunError.invalid("\(directory.path): model.safetensors does not match config.json.")
             }
         }
@@ -292,7 +299,7 @@ public final class TrainingRun {
             pass += 1
             batchInPass = 0
             if let test = dataset.splits["test"], test.exampleCount > 0 {
-                let report = Evaluator.evaluate(model: trainer.model, split: test, batchSize: c.evalBatchSize,
+                let report = Evaluator.evaluate(model: trainer.evaluationModel(), split: test, batchSize: c.evalBatchSize,
                                                 limit: c.evalLimit)
                 try logEvaluation(report)
                 events(.evaluation(report, step: trainer.step))
@@ -306,8 +313,8 @@ public final class TrainingRun {
     // MARK: - Files
 
     /// Writes a checkpoint: first `state.safetensors`, the whole checkpoint in one atomic,
-    /// flushed file (the commit point), then `model.safetensors`, the same weights for `hrm eval`
-    /// and `hrm solve`.
+    /// flushed file (the commit point), then `model.safetensors`, the weights for `hrm eval`
+    /// and `hrm solve` (the EMA weights when the run keeps an average, as the TRM reference saves).
     /// - Throws: `FileWriteError` when the disk refuses (full, read-only); the previous
     ///   checkpoint is then intact.
     public func saveCheckpoint() throws {
@@ -321,7 +328,7 @@ public final class TrainingRun {
     }
 
     private func saveWeights() throws {
-        try Checkpoint.save(trainer.model, to: directory.appendingPathComponent("model.safetensors"),
+        try Checkpoint.save(trainer.evaluationModel(), to: directory.appendingPathComponent("model.safetensors"),
                             metadata: ["step": String(trainer.step)])
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Reasoning
 import Tensors
 
 /// The metrics of one ACT step, summed over the batch (spec §8.4). Only sequences that are
@@ -41,7 +42,8 @@ public struct ACTMetrics: Codable, Equatable, Sendable {
     }
 }
 
-/// The losses of one ACT step (reference `ACTLossHead`, spec §8).
+/// The losses of one ACT step (reference `ACTLossHead`, HRM-SPEC §8, TRM-SPEC §8: the same head;
+/// TRM has no continue target, so its total is lm + 0.5 · q_halt).
 public struct ACTLoss {
     /// lm + 0.5 · (q_halt + q_continue), recorded (call `backward` on it, scaled by 1/B).
     public var total: Tensor
@@ -54,7 +56,7 @@ public struct ACTLoss {
 ///     q_halt_loss     = Σ_b BCE(q_halt_b, seq_ok_b)
 ///     q_continue_loss = Σ_b BCE(q_continue_b, target_b)           (training only)
 public func actLoss(_ output: ACTStepOutput, carry: ACTCarry,
-                    lossType: HRMConfiguration.LossType) -> ACTLoss {
+                    lossType: LossType) -> ACTLoss {
     let labels = carry.current.labels
     let b = carry.current.batchSize
     let v = output.logits.shape[2], s = output.logits.shape[1]

@@ -1,5 +1,7 @@
 import Foundation
 import Layers
+import Models
+import Reasoning
 import Tensors
 
 /// A checkpoint that does not fit the model it is loaded into, or cannot be read.
@@ -7,6 +9,7 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case noConfiguration(file: String)
     case badConfiguration(file: String, reason: String)
     case mismatch(file: String, problems: [String])
+    case wrongArchitecture(file: String, found: Architecture, expected: Architecture)
     case file(SafetensorsError)
 
     public var description: String {
@@ -16,6 +19,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
         case .badConfiguration(let f, let r): return "\(f): invalid configuration: \(r)."
         case .mismatch(let f, let problems):
             return "\(f) does not fit the model:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .wrongArchitecture(let f, let found, let expected):
+            return "\(f) holds a \(found.rawValue.uppercased()) model (\"architecture\": \"\(found.rawValue)\"); \(expected.rawValue.uppercased()) is required here."
         case .file(let e): return e.description
         }
     }
@@ -23,7 +28,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
 
 /// Model checkpoints in safetensors with the reference's tensor names and shapes (spec §2, §14).
 ///
-/// Ours carry their configuration as JSON in `__metadata__["hrm_config"]`. A PyTorch checkpoint
+/// Ours carry their configuration as JSON in `__metadata__["hrm_config"]` (any architecture: the
+/// JSON's `"architecture"` says which, absent meaning HRM). A PyTorch checkpoint
 /// converted with the `safetensors` package loads unchanged: the `_orig_mod.` and `model.inner.`
 /// key prefixes are accepted, and F32, BF16, F16 or F64 tensors are converted to Float32.
 ///
@@ -35,24 +41,37 @@ public enum Checkpoint {
     public static let configurationKey = "hrm_config"
 
     /// Writes every state-dict tensor (buffers included) and the configuration, atomically.
-    public static func save(_ model: HierarchicalReasoningModel, to url: URL,
+    public static func save(_ model: any ReasoningModel, to url: URL,
                             metadata: [String: String] = [:]) throws {
         var writer = SafetensorsWriter()
         add(model, to: &writer)
         writer.metadata = metadata
-        let json = try JSONEncoder.sorted.encode(model.configuration)
+        let json = try JSONEncoder.sorted.encode(ModelConfiguration(of: model))
         writer.metadata[configurationKey] = String(decoding: json, as: UTF8.self)
         writer.metadata["format"] = "swift-hrm checkpoint 1"
         try writer.write(to: url)
     }
 
     /// The configuration stored in a checkpoint, if any.
-    public static func configuration(in file: SafetensorsFile) throws -> HRMConfiguration? {
+    public static func configuration(in file: SafetensorsFile) throws -> ModelConfiguration? {
         guard let json = file.metadata[configurationKey] else { return nil }
         do {
-            return try JSONDecoder().decode(HRMConfiguration.self, from: Data(json.utf8))
+            return try JSONDecoder().decode(ModelConfiguration.self, from: Data(json.utf8))
         } catch {
-            throw CheckpointError.badConfiguration(file: file.path, reason: "\(error)")
+            throw CheckpointError.badConfiguration(file: file.path, reason: describe(error))
+        }
+    }
+
+    /// A decoding error as one phrase naming the field.
+    public static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return "field '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)"
+        case DecodingError.dataCorrupted(let c):
+            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return (path.isEmpty ? "" : "field '\(path)': ") + c.debugDescription
+        default: return "\(error)"
         }
     }
 
@@ -62,8 +81,8 @@ public enum Checkpoint {
     ///   configuration.
     /// - Throws: `CheckpointError` listing every missing, unexpected, wrongly shaped or
     ///   non-float tensor; nothing is half-loaded.
-    public static func load(from url: URL, configuration: HRMConfiguration? = nil) throws
-        -> HierarchicalReasoningModel
+    public static func load(from url: URL, configuration: ModelConfiguration? = nil) throws
+        -> any ReasoningModel
     {
         let file: SafetensorsFile
         do { file = try SafetensorsFile(contentsOf: url) } catch let e as SafetensorsError {
@@ -76,20 +95,30 @@ public enum Checkpoint {
             throw CheckpointError.badConfiguration(file: url.path, reason: config.problems.joined(separator: "; "))
         }
         var rng = RandomGenerator(seed: 0)
-        let model = HierarchicalReasoningModel(configuration: config, using: &rng)
+        let model = config.makeModel(using: &rng)
         try load(file, into: model)
         return model
     }
 
+    /// `load`, requiring one architecture (e.g. where only an HRM checkpoint will do).
+    public static func load<M: ReasoningModel>(_ type: M.Type, from url: URL, configuration: ModelConfiguration? = nil) throws -> M {
+        let model = try load(from: url, configuration: configuration)
+        guard let typed = model as? M else {
+            let expected: Architecture = M.self == TinyRecursiveModel.self ? .trm : .hrm
+            throw CheckpointError.wrongArchitecture(file: url.path, found: model.reasoningConfiguration.architecture, expected: expected)
+        }
+        return typed
+    }
+
     /// Adds every state-dict tensor of `model` to `writer`, each name after `prefix`.
-    public static func add(_ model: HierarchicalReasoningModel, to writer: inout SafetensorsWriter, prefix: String = "") {
+    public static func add(_ model: any ReasoningModel, to writer: inout SafetensorsWriter, prefix: String = "") {
         for (name, tensor) in model.namedParameters() { writer.add(prefix + name, tensor) }
     }
 
     /// Loads a checkpoint's tensors into an existing model, after checking all of them.
     /// - Parameter prefix: read only the tensors whose names start with it (a training state
     ///   holds the weights as `model.…` beside the optimizer's tensors); others are ignored.
-    public static func load(_ file: SafetensorsFile, into model: HierarchicalReasoningModel, prefix: String = "") throws {
+    public static func load(_ file: SafetensorsFile, into model: any ReasoningModel, prefix: String = "") throws {
         var byName: [String: String] = [:]  // stripped name → key in the file
         for key in file.entries.keys {
             guard key.hasPrefix(prefix) else { continue }

@@ -1,4 +1,6 @@
 import Foundation
+import Layers
+import Reasoning
 
 /// The model's architecture and data sizes, with the reference's field names
 /// (`config/arch/hrm_v1.yaml` plus `seq_len`, `vocab_size`, `num_puzzle_identifiers`; spec §1.1).
@@ -8,12 +10,9 @@ import Foundation
 /// config.haltMaxSteps = 8
 /// let json = try JSONEncoder().encode(config)            // {"H_cycles":2, "hidden_size":512, …}
 /// ```
-public struct HRMConfiguration: Codable, Equatable, Sendable {
+public struct HRMConfiguration: ReasoningConfiguration, Equatable {
     public enum PositionEncoding: String, Codable, Sendable { case rope, learned }
-    public enum LossType: String, Codable, Sendable {
-        case stablemax = "stablemax_cross_entropy"
-        case softmax = "softmax_cross_entropy"
-    }
+    public typealias LossType = Reasoning.LossType
 
     /// Per-process batch; sizes only scratch buffers in the reference.
     public var batchSize: Int = 1
@@ -44,7 +43,7 @@ public struct HRMConfiguration: Codable, Equatable, Sendable {
         case hiddenSize = "hidden_size", expansion, headCount = "num_heads"
         case positionEncoding = "pos_encodings", epsilon = "rms_norm_eps", ropeTheta = "rope_theta"
         case haltMaxSteps = "halt_max_steps", haltExplorationProbability = "halt_exploration_prob"
-        case lossType = "loss_type"
+        case lossType = "loss_type", architecture
     }
 
     public init(sequenceLength: Int, vocabularySize: Int, puzzleIdentifierCount: Int = 1,
@@ -73,6 +72,10 @@ public struct HRMConfiguration: Codable, Equatable, Sendable {
     /// defaults, and unknown fields (`forward_dtype`, `name`, `causal`, …) are ignored.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let tag = try c.decodeIfPresent(String.self, forKey: .architecture), tag != Architecture.hrm.rawValue {
+            throw DecodingError.dataCorruptedError(forKey: .architecture, in: c,
+                debugDescription: "expected \"architecture\": \"hrm\" (or none), found \"\(tag)\"")
+        }
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 1
         // Data sizes may be absent in a file meant for training (the dataset supplies them).
         sequenceLength = try c.decodeIfPresent(Int.self, forKey: .sequenceLength) ?? 0
@@ -93,6 +96,34 @@ public struct HRMConfiguration: Codable, Equatable, Sendable {
         haltExplorationProbability = try c.decode(Float.self, forKey: .haltExplorationProbability)
         lossType = try c.decodeIfPresent(LossType.self, forKey: .lossType) ?? .stablemax
     }
+
+    /// Writes the reference's fields and `"architecture": "hrm"`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Architecture.hrm.rawValue, forKey: .architecture)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(sequenceLength, forKey: .sequenceLength)
+        try c.encode(puzzleEmbeddingWidth, forKey: .puzzleEmbeddingWidth)
+        try c.encode(puzzleIdentifierCount, forKey: .puzzleIdentifierCount)
+        try c.encode(vocabularySize, forKey: .vocabularySize)
+        try c.encode(highCycles, forKey: .highCycles)
+        try c.encode(lowCycles, forKey: .lowCycles)
+        try c.encode(highLayerCount, forKey: .highLayerCount)
+        try c.encode(lowLayerCount, forKey: .lowLayerCount)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(expansion, forKey: .expansion)
+        try c.encode(headCount, forKey: .headCount)
+        try c.encode(positionEncoding, forKey: .positionEncoding)
+        try c.encode(epsilon, forKey: .epsilon)
+        try c.encode(ropeTheta, forKey: .ropeTheta)
+        try c.encode(haltMaxSteps, forKey: .haltMaxSteps)
+        try c.encode(haltExplorationProbability, forKey: .haltExplorationProbability)
+        try c.encode(lossType, forKey: .lossType)
+    }
+
+    public var architecture: Architecture { .hrm }
+    /// HRM halts on `q_halt > q_continue` and trains the continue logit (spec §7.2).
+    public var halting: HaltingRule { .haltAboveContinue }
 
     // MARK: - Derived sizes (spec §1.4)
 
@@ -124,6 +155,29 @@ public struct HRMConfiguration: Codable, Equatable, Sendable {
              "halt_exploration_prob must be within [0, 1]")
         return p
     }
+
+    // MARK: - Cost (spec §19.1)
+
+    /// FLOPs of one segment's forward for one sequence (multiply-add = 2).
+    public var segmentFLOPs: Double {
+        let blocks = Double(highCycles * lowCycles * lowLayerCount + highCycles * highLayerCount)
+        return blocks * attentionBlockFLOPsPerToken * Double(positionCount) + headFLOPs
+    }
+
+    /// FLOPs of one training ACT step per sequence: the recorded segment, the target segment,
+    /// and the backward of the last L and H calls (twice their forward).
+    public var trainingStepFLOPs: Double {
+        let recordedBlocks = Double(lowLayerCount + highLayerCount)
+        return 2 * segmentFLOPs + 2 * recordedBlocks * attentionBlockFLOPsPerToken * Double(positionCount)
+    }
+
+    var attentionBlockFLOPsPerToken: Double {
+        let n = Double(positionCount), d = Double(hiddenSize)
+        let f = Double(SwiGLU.innerWidth(hiddenSize: hiddenSize, expansion: expansion))
+        return 2 * d * (3 * d + d + 2 * f) + 2 * f * d + 4 * n * d
+    }
+
+    var headFLOPs: Double { 2 * Double(hiddenSize) * Double(vocabularySize) * Double(sequenceLength) + 2 * Double(hiddenSize) * 2 }
 
     // MARK: - Presets
 

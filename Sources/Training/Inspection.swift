@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import Reasoning
 import Tensors
 
 /// Runs evaluation ACT steps and records every step's outputs, for comparing implementations
@@ -7,7 +8,7 @@ import Tensors
 public enum ForwardDump {
     /// Problems with the inputs a user supplied, as sentences (empty when they fit the model).
     public static func problems(inputs: [Int32], shape: [Int], puzzleIdentifiers: [Int32],
-                                configuration c: HRMConfiguration) -> [String] {
+                                configuration c: any ReasoningConfiguration) -> [String] {
         var p: [String] = []
         guard shape.count == 2, shape[1] == c.sequenceLength else {
             return ["inputs must be [batch, \(c.sequenceLength)] token ids (the model's seq_len); found shape \(shape)"]
@@ -26,12 +27,12 @@ public enum ForwardDump {
 
     /// `steps` evaluation ACT steps from a fresh carry; per step `logits.<k>` `[B, S, V]`,
     /// `q_halt.<k>` and `q_continue.<k>` `[B]` (k from 1).
-    public static func run(model: HierarchicalReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
+    public static func run(model: any ReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
                            steps: Int) -> [(name: String, tensor: Tensor)] {
         let batch = PuzzleBatch(inputs: inputs, labels: Array(repeating: ignoreLabel, count: inputs.count),
                                 puzzleIdentifiers: puzzleIdentifiers)
         let act = AdaptiveComputation(model: model, isTraining: false)
-        act.haltMaxSteps = max(steps, model.configuration.haltMaxSteps)
+        act.haltMaxSteps = max(steps, model.reasoningConfiguration.haltMaxSteps)
         var carry = act.initialCarry(batch: batch)
         var rng = RandomGenerator(seed: 0)
         var out: [(name: String, tensor: Tensor)] = []

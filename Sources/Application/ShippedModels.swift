@@ -1,4 +1,7 @@
 import Foundation
+import Models
+import Reasoning
+import Training
 
 /// Where the models that ship with swift-hrm are found, from any working folder.
 ///

@@ -1,4 +1,7 @@
 import Foundation
+import Models
+import Reasoning
+import Training
 import Layers
 import Puzzles
 import Tensors
@@ -55,7 +58,7 @@ public struct Solution<Puzzle> {
 /// print(solution.answer, solution.isVerified == true)
 /// ```
 public final class Solver {
-    public let model: HierarchicalReasoningModel
+    public let model: any ReasoningModel
     /// ACT steps to run (default: the model's halt_max_steps).
     public var maxSteps: Int
     /// Sudoku: views to ask until the rules accept an answer (`SudokuViews`; the rules, not the
@@ -66,12 +69,12 @@ public final class Solver {
     /// (`SudokuViews.solve`'s `rounds`); 1: none.
     public var rounds = 1
 
-    public init(model: HierarchicalReasoningModel) {
+    public init(model: any ReasoningModel) {
         self.model = model
-        self.maxSteps = model.configuration.haltMaxSteps
+        self.maxSteps = model.reasoningConfiguration.haltMaxSteps
     }
 
-    public convenience init(checkpoint: URL, configuration: HRMConfiguration? = nil) throws {
+    public convenience init(checkpoint: URL, configuration: ModelConfiguration? = nil) throws {
         self.init(model: try Checkpoint.load(from: checkpoint, configuration: configuration))
     }
 
@@ -90,7 +93,7 @@ public final class Solver {
 
     /// - Parameter kind: the puzzle kind with its article ("a maze", "an ARC task").
     private func require(sequenceLength: Int, vocabularySize: Int, kind: String) throws {
-        let c = model.configuration
+        let c = model.reasoningConfiguration
         guard c.sequenceLength == sequenceLength, c.vocabularySize == vocabularySize else {
             throw SolverError.wrongModel("this checkpoint was trained for sequences of \(c.sequenceLength) tokens over a vocabulary of \(c.vocabularySize); \(kind) needs \(sequenceLength) and \(vocabularySize). Use a checkpoint trained on puzzles of that kind.")
         }

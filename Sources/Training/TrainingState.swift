@@ -1,14 +1,17 @@
 import Foundation
 import Layers
+import Reasoning
 import Tensors
 
 /// Everything a run needs to continue exactly, in one file: the weights (`model.…`), AdamATan2's
-/// moments and step count, the ACT carry, the exploration generator and the step. One file is
+/// moments and step count, the EMA of the weights (`ema.…`, when the run keeps one), the ACT carry, the exploration generator and the step. One file is
 /// one atomic unit: a kill at any instant leaves either the previous state or the new one, never
 /// weights from one step beside optimizer moments from another.
 public enum TrainingState {
     /// The prefix of the weights' tensor names inside a training state.
     public static let modelPrefix = "model."
+    /// The prefix of the EMA shadows.
+    public static let emaPrefix = "ema."
     /// Format 2 holds the weights; format 1 (before) held them in `model.safetensors` only.
     public static let format = "swift-hrm training state 2"
 
@@ -17,6 +20,7 @@ public enum TrainingState {
         var writer = SafetensorsWriter()
         Checkpoint.add(trainer.model, to: &writer, prefix: modelPrefix)
         for (name, tensor) in trainer.optimizer.namedState() { writer.add("optimizer." + name, tensor) }
+        for (name, tensor) in trainer.average?.namedState() ?? [] { writer.add(emaPrefix + name, tensor) }
         if let carry = trainer.carry {
             writer.add("carry.z_H", carry.zHigh)
             writer.add("carry.z_L", carry.zLow)
@@ -62,8 +66,9 @@ public enum TrainingState {
         }
         var problems: [String] = []
         var moments: [(Tensor, Tensor)] = []
-        for (name, tensor) in trainer.optimizer.namedState() {
-            let key = "optimizer." + name
+        let named = trainer.optimizer.namedState().map { ("optimizer." + $0.name, $0.tensor) }
+            + (trainer.average?.namedState() ?? []).map { (emaPrefix + $0.name, $0.tensor) }
+        for (key, tensor) in named {
             guard let entry = file.entries[key] else { problems.append("missing tensor '\(key)'"); continue }
             guard entry.shape == tensor.shape else {
                 problems.append("tensor '\(key)': expected shape \(tensor.shape), found \(entry.shape)")
@@ -77,7 +82,7 @@ public enum TrainingState {
         if file.entries["carry.z_H"] != nil {
             do {
                 let zH = try file.tensor("carry.z_H"), zL = try file.tensor("carry.z_L")
-                let c = trainer.model.configuration
+                let c = trainer.model.reasoningConfiguration
                 let b = zH.shape.first ?? 0
                 if zH.shape != [b, c.positionCount, c.hiddenSize] || zL.shape != zH.shape {
                     problems.append("carry states must be [batch, \(c.positionCount), \(c.hiddenSize)]; found \(zH.shape)")

@@ -1,8 +1,9 @@
 import Foundation
 import Layers
+import Reasoning
 import Tensors
 
-/// The state HRM carries from one ACT step to the next (spec §7.1).
+/// The state a reasoning model carries from one ACT step to the next (spec §7.1).
 public struct ACTCarry {
     /// `[B, N, D]` each, detached.
     public var zHigh: Tensor
@@ -26,23 +27,24 @@ public struct ACTStepOutput {
     public var targetQContinue: [Float]?
 }
 
-/// The ACT wrapper (reference `HierarchicalReasoningModel_ACTV1`, spec §7): resets halted
-/// sequences with fresh data, runs one segment, and decides who halts.
+/// The ACT wrapper, one for every architecture (reference `HierarchicalReasoningModel_ACTV1`,
+/// HRM-SPEC §7; `TinyRecursiveReasoningModel_ACTV1`, TRM-SPEC §7): resets halted sequences
+/// with fresh data, runs one segment, and decides who halts.
 ///
-/// Training: a sequence halts at `halt_max_steps`, or earlier when `q_halt > q_continue` and it
-/// has run at least `min_steps` (0, or with probability ε a fresh uniform draw from
-/// 2…`halt_max_steps`, redrawn at every step); the Q-continue target comes from one extra
-/// unrecorded segment. Evaluation: every sequence runs exactly `halt_max_steps` segments.
+/// Training: a sequence halts at `halt_max_steps`, or earlier when the model's halting rule says
+/// so (HRM: `q_halt > q_continue`; TRM: `q_halt > 0`) and it has run at least `min_steps` (0, or
+/// with probability ε a fresh uniform draw from 2…`halt_max_steps`, redrawn at every step). HRM's
+/// Q-continue target comes from one extra unrecorded segment; TRM computes none. Evaluation: every sequence runs exactly `halt_max_steps` segments.
 public final class AdaptiveComputation {
-    public let model: HierarchicalReasoningModel
+    public let model: any ReasoningModel
     public var isTraining: Bool
     /// The step cap (`halt_max_steps` unless raised for inference-time scaling).
     public var haltMaxSteps: Int
 
-    public init(model: HierarchicalReasoningModel, isTraining: Bool = true) {
+    public init(model: any ReasoningModel, isTraining: Bool = true) {
         self.model = model
         self.isTraining = isTraining
-        self.haltMaxSteps = model.configuration.haltMaxSteps
+        self.haltMaxSteps = model.reasoningConfiguration.haltMaxSteps
     }
 
     /// A carry in which every slot is halted, so the first step loads `batch` everywhere.
@@ -56,7 +58,7 @@ public final class AdaptiveComputation {
     /// One ACT step (spec §7.2); updates `carry` in place.
     public func step<G: RandomNumberGenerator>(_ carry: inout ACTCarry, batch: PuzzleBatch,
                                                using generator: inout G) -> ACTStepOutput {
-        let c = model.configuration
+        let c = model.reasoningConfiguration
         let b = batch.batchSize, s = c.sequenceLength
         precondition(carry.halted.count == b, "carry has \(carry.halted.count) slots, batch has \(b)")
         precondition(batch.inputs.count == b * s, "batch rows must have \(s) tokens")
@@ -101,9 +103,11 @@ public final class AdaptiveComputation {
                 $0 ? Int32.random(in: 2...maxSteps, using: &generator) : 0
             }
             for row in 0..<b {
-                let wantsToHalt = last[row] || qHalt[row] > qContinue[row]
+                let wantsToHalt = last[row] || c.halting.halts(qHalt: qHalt[row], qContinue: qContinue[row])
                 carry.halted[row] = wantsToHalt && carry.steps[row] >= minSteps[row]
             }
+        }
+        if isTraining && haltMaxSteps > 1 && c.halting.trainsContinue {
             let next = withoutGradients {
                 model.segment(zHigh: carry.zHigh, zLow: carry.zLow, inputs: carry.current.inputs,
                               puzzleIdentifiers: carry.current.puzzleIdentifiers)

@@ -1,38 +1,7 @@
 import Foundation
 import Layers
+import Reasoning
 import Tensors
-
-/// The inputs of one batch: flattened token ids, labels and one puzzle identifier per row.
-public struct PuzzleBatch: Equatable, Sendable {
-    /// `[batchSize · sequenceLength]` token ids.
-    public var inputs: [Int32]
-    /// `[batchSize · sequenceLength]` target ids, `ignoreLabel` (−100) where unsupervised.
-    public var labels: [Int32]
-    /// `[batchSize]` rows of the puzzle-embedding table.
-    public var puzzleIdentifiers: [Int32]
-    public var batchSize: Int { puzzleIdentifiers.count }
-
-    public init(inputs: [Int32], labels: [Int32], puzzleIdentifiers: [Int32]) {
-        precondition(inputs.count == labels.count, "inputs (\(inputs.count)) and labels (\(labels.count)) differ in size")
-        precondition(!puzzleIdentifiers.isEmpty && inputs.count % puzzleIdentifiers.count == 0,
-                     "\(inputs.count) tokens do not split into \(puzzleIdentifiers.count) rows")
-        self.inputs = inputs
-        self.labels = labels
-        self.puzzleIdentifiers = puzzleIdentifiers
-    }
-}
-
-/// What one segment (one ACT step's inner forward) returns.
-public struct SegmentOutput {
-    /// The new recurrent states, detached: `[B, N, D]` each.
-    public var zHigh: Tensor
-    public var zLow: Tensor
-    /// `[B, S, V]` (the puzzle-prefix positions dropped).
-    public var logits: Tensor
-    /// `[B]` each: the Q head's two logits, read at position 0.
-    public var qHalt: Tensor
-    public var qContinue: Tensor
-}
 
 /// The inner HRM (reference `HierarchicalReasoningModel_ACTV1_Inner`): input embedding, the H/L
 /// recurrence with the one-step gradient, the LM head and the Q head (spec §5, §6).
@@ -43,8 +12,9 @@ public struct SegmentOutput {
 /// let z = model.initialStates(batchSize: 2)
 /// let out = model.segment(zHigh: z.high, zLow: z.low, inputs: tokens, puzzleIdentifiers: [0, 0])
 /// ```
-public final class HierarchicalReasoningModel: Module {
+public final class HierarchicalReasoningModel: ReasoningModel {
     public let configuration: HRMConfiguration
+    public var reasoningConfiguration: any ReasoningConfiguration { configuration }
     /// `embed_tokens`: `[V, D]`.
     public let tokenEmbedding: Embedding
     /// `lm_head`: `[V, D]`, no bias.
@@ -83,8 +53,11 @@ public final class HierarchicalReasoningModel: Module {
         rotary = c.positionEncoding == .rope
             ? RotaryEmbedding(headDimension: c.headDimension, positions: c.positionCount, base: c.ropeTheta)
             : nil
-        highLevel = ReasoningModule(configuration: c, layerCount: c.highLayerCount, using: &g)
-        lowLevel = ReasoningModule(configuration: c, layerCount: c.lowLayerCount, using: &g)
+        let mixing = TransformerBlock.TokenMixing.attention(headCount: c.headCount)
+        highLevel = ReasoningModule(layerCount: c.highLayerCount, hiddenSize: d, tokenMixing: mixing,
+                                    expansion: c.expansion, epsilon: c.epsilon, using: &g)
+        lowLevel = ReasoningModule(layerCount: c.lowLayerCount, hiddenSize: d, tokenMixing: mixing,
+                                   expansion: c.expansion, epsilon: c.epsilon, using: &g)
         highInit = Tensor.truncatedNormal([d], standardDeviation: 1, using: &g)
         lowInit = Tensor.truncatedNormal([d], standardDeviation: 1, using: &g)
     }
@@ -95,19 +68,9 @@ public final class HierarchicalReasoningModel: Module {
     /// token rows, plus learned positions if configured, all scaled by √D.
     public func inputEmbedding(inputs: [Int32], puzzleIdentifiers: [Int32]) -> Tensor {
         let c = configuration
-        let b = puzzleIdentifiers.count
-        var e = tokenEmbedding(inputs, shape: [b, c.sequenceLength])  // [B, S, D]
-        if let puzzleEmbedding {
-            let p = c.puzzlePrefixLength
-            var v = puzzleEmbedding(puzzleIdentifiers)  // [B, ndim]
-            let pad = p * c.hiddenSize - c.puzzleEmbeddingWidth
-            if pad > 0 { v = concatenated([v, Tensor.zeros([b, pad])], axis: 1) }
-            e = concatenated([v.reshaped([b, p, c.hiddenSize]), e], axis: 1)  // [B, N, D]
-        }
-        if let positionEmbedding {
-            e = (e + positionEmbedding.weight) * Float(0.707106781)
-        }
-        return e * Float(Double(c.hiddenSize).squareRoot())
+        return puzzleInputEmbedding(tokens: tokenEmbedding, puzzle: puzzleEmbedding, positions: positionEmbedding,
+                                    inputs: inputs, puzzleIdentifiers: puzzleIdentifiers, sequenceLength: c.sequenceLength,
+                                    prefixLength: c.puzzlePrefixLength, hiddenSize: c.hiddenSize)
     }
 
     /// One segment (spec §6): all but the last L and H calls run without recording; the last L
@@ -142,12 +105,6 @@ public final class HierarchicalReasoningModel: Module {
                              qContinue: q.sliced(axis: 1, 1..<2).reshaped([b]))
     }
 
-    /// `H_init` and `L_init` broadcast to `[batchSize, N, D]`.
-    public func initialStates(batchSize: Int) -> (high: Tensor, low: Tensor) {
-        let shape = [batchSize, configuration.positionCount, configuration.hiddenSize]
-        return (highInit.broadcast(to: shape), lowInit.broadcast(to: shape))
-    }
-
     // MARK: - Parameters
 
     /// Every tensor of the reference's state dict, with its key (buffers included).
@@ -161,10 +118,5 @@ public final class HierarchicalReasoningModel: Module {
         p += parameters(of: highLevel, prefix: "H_level")
         p += parameters(of: lowLevel, prefix: "L_level")
         return p
-    }
-
-    /// The parameters AdamATan2 trains (everything but `H_init`, `L_init` and the puzzle table).
-    public func trainableParameters() -> [(name: String, tensor: Tensor)] {
-        namedParameters().filter { $0.tensor.requiresGradient }
     }
 }

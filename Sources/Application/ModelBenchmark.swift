@@ -1,4 +1,7 @@
 import Foundation
+import Models
+import Reasoning
+import Training
 import Layers
 import Tensors
 
@@ -36,14 +39,14 @@ public struct ModelBenchmarkResult: Codable, Sendable {
 /// Times HRM's training ACT step and full evaluation at given batch sizes (`hrm bench model`).
 public struct ModelBenchmark {
     public var presetName: String
-    public var configuration: HRMConfiguration
+    public var configuration: ModelConfiguration
     public var batches: [Int]
     public var modes: [String]
     public var repeats: Int
     /// The precision of the matrix products (check `GEMM.unavailability(of:)` first).
     public var precision: MatmulPrecision
 
-    public init(presetName: String, configuration: HRMConfiguration, batches: [Int], modes: [String],
+    public init(presetName: String, configuration: ModelConfiguration, batches: [Int], modes: [String],
                 repeats: Int, precision: MatmulPrecision = .fp32) {
         self.presetName = presetName
         self.configuration = configuration
@@ -51,26 +54,6 @@ public struct ModelBenchmark {
         self.modes = modes
         self.repeats = repeats
         self.precision = precision
-    }
-
-    /// FLOPs of one segment's forward for one sequence (multiply-add = 2), spec §19.1.
-    public static func segmentFLOPs(_ c: HRMConfiguration) -> Double {
-        let n = Double(c.positionCount), d = Double(c.hiddenSize)
-        let f = Double(SwiGLU.innerWidth(hiddenSize: c.hiddenSize, expansion: c.expansion))
-        let perToken = 2 * d * (3 * d + d + 2 * f) + 2 * f * d + 4 * n * d
-        let blocks = Double(c.highCycles * c.lowCycles * c.lowLayerCount + c.highCycles * c.highLayerCount)
-        let heads = 2 * d * Double(c.vocabularySize) * Double(c.sequenceLength) + 2 * d * 2
-        return blocks * perToken * n + heads
-    }
-
-    /// FLOPs of one training ACT step per sequence: the recorded segment, the target segment,
-    /// and the backward of the last L and H calls (twice their forward).
-    public static func trainingStepFLOPs(_ c: HRMConfiguration) -> Double {
-        let n = Double(c.positionCount), d = Double(c.hiddenSize)
-        let f = Double(SwiGLU.innerWidth(hiddenSize: c.hiddenSize, expansion: c.expansion))
-        let perToken = 2 * d * (3 * d + d + 2 * f) + 2 * f * d + 4 * n * d
-        let recordedBlocks = Double(c.lowLayerCount + c.highLayerCount)
-        return 2 * segmentFLOPs(c) + 2 * recordedBlocks * perToken * n
     }
 
     /// GEMM GFLOP/s on a 2048³ product (best of 3 after a warm-up): fp32 as one raw
@@ -116,8 +99,8 @@ public struct ModelBenchmark {
     private func runAtCurrentPrecision(report: (ModelBenchmarkResult) -> Void) {
         let peak = Self.measureGEMMPeak(precision: precision)
         var rng = RandomGenerator(seed: 0)
-        let model = HierarchicalReasoningModel(configuration: configuration, using: &rng)
-        let c = configuration
+        let model = configuration.makeModel(using: &rng)
+        let c = configuration.common
         for mode in modes {
             for b in batches.sorted() {
                 // Each configuration's memory on its own: drop the previous one's cached buffers
@@ -141,7 +124,7 @@ public struct ModelBenchmark {
                         trainer.trainStep(batch(k))
                         if k >= 2 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
                     }
-                    flops = Self.trainingStepFLOPs(c) * Double(b)
+                    flops = c.trainingStepFLOPs * Double(b)
                 } else {
                     let act = AdaptiveComputation(model: model, isTraining: false)
                     for k in 0..<(repeats + 1) {
@@ -153,7 +136,7 @@ public struct ModelBenchmark {
                         }
                         if k >= 1 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
                     }
-                    flops = Self.segmentFLOPs(c) * Double(c.haltMaxSteps) * Double(b)
+                    flops = c.segmentFLOPs * Double(c.haltMaxSteps) * Double(b)
                 }
                 times.sort()
                 let median = times[times.count / 2]

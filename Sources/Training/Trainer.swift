@@ -1,5 +1,7 @@
 import Foundation
 import Layers
+import Models
+import Reasoning
 import Tensors
 
 /// Training hyper-parameters with the reference's names (spec §1.2).
@@ -15,6 +17,11 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var puzzleEmbeddingWeightDecay: Float = 0.1
     public var totalSteps: Int = 1
     public var seed: UInt64 = 0
+    /// Keep an exponential moving average of the trained weights; evaluation and checkpoints
+    /// use it (TRM-SPEC §9.6; every TRM run of the reference sets it).
+    public var ema: Bool = false
+    /// μ in `shadow ← (1 − μ)·θ + μ·shadow`.
+    public var emaRate: Float = 0.999
 
     enum CodingKeys: String, CodingKey {
         case globalBatchSize = "global_batch_size", learningRate = "lr"
@@ -22,10 +29,29 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case beta1, beta2, weightDecay = "weight_decay"
         case puzzleEmbeddingLearningRate = "puzzle_emb_lr"
         case puzzleEmbeddingWeightDecay = "puzzle_emb_weight_decay"
-        case totalSteps = "total_steps", seed
+        case totalSteps = "total_steps", seed, ema, emaRate = "ema_rate"
     }
 
     public init() {}
+
+    /// Decodes, with the defaults for fields a file may lack (`ema`, `ema_rate` came with TRM).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingConfiguration()
+        globalBatchSize = try c.decodeIfPresent(Int.self, forKey: .globalBatchSize) ?? d.globalBatchSize
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        learningRateMinimumRatio = try c.decodeIfPresent(Float.self, forKey: .learningRateMinimumRatio) ?? d.learningRateMinimumRatio
+        warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
+        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? d.beta1
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? d.beta2
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? d.weightDecay
+        puzzleEmbeddingLearningRate = try c.decodeIfPresent(Float.self, forKey: .puzzleEmbeddingLearningRate) ?? d.puzzleEmbeddingLearningRate
+        puzzleEmbeddingWeightDecay = try c.decodeIfPresent(Float.self, forKey: .puzzleEmbeddingWeightDecay) ?? d.puzzleEmbeddingWeightDecay
+        totalSteps = try c.decodeIfPresent(Int.self, forKey: .totalSteps) ?? d.totalSteps
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        ema = try c.decodeIfPresent(Bool.self, forKey: .ema) ?? d.ema
+        emaRate = try c.decodeIfPresent(Float.self, forKey: .emaRate) ?? d.emaRate
+    }
 }
 
 /// What one training step reports.
@@ -37,14 +63,17 @@ public struct TrainingStepResult {
     public var totalLoss: Float
 }
 
-/// The reference's training step (`train_batch`, spec §9.1): one ACT step with deep
-/// supervision, backward of `total / globalBatchSize`, SignSGD on the puzzle embedding and
-/// AdamATan2 on everything else, both at the scheduled rate.
+/// The references' training step (`train_batch`, HRM-SPEC §9.1, TRM-SPEC §9.1), for any
+/// architecture: one ACT step with deep supervision, backward of `total / globalBatchSize`,
+/// SignSGD on the puzzle embedding and AdamATan2 on everything else, both at the scheduled rate,
+/// then the EMA update when the run keeps one.
 public final class Trainer {
-    public let model: HierarchicalReasoningModel
+    public let model: any ReasoningModel
     public let act: AdaptiveComputation
     public let optimizer: AdamATan2
     public let puzzleOptimizer: SignSGD
+    /// The average of the weights, when `configuration.ema`.
+    public let average: WeightAverage?
     public let configuration: TrainingConfiguration
     public var schedule: LearningRateSchedule
     public var puzzleSchedule: LearningRateSchedule
@@ -55,7 +84,7 @@ public final class Trainer {
     /// The generator for exploration draws.
     public var generator: RandomGenerator
 
-    public init(model: HierarchicalReasoningModel, configuration t: TrainingConfiguration) {
+    public init(model: any ReasoningModel, configuration t: TrainingConfiguration) {
         self.model = model
         self.configuration = t
         act = AdaptiveComputation(model: model, isTraining: true)
@@ -67,6 +96,20 @@ public final class Trainer {
         puzzleSchedule = LearningRateSchedule(base: t.puzzleEmbeddingLearningRate, warmupSteps: t.warmupSteps,
                                               totalSteps: t.totalSteps, minimumRatio: t.learningRateMinimumRatio)
         generator = RandomGenerator(seed: t.seed)
+        average = t.ema ? WeightAverage(parameters: model.trainableParameters(), rate: t.emaRate) : nil
+    }
+
+    /// The model evaluations and checkpoints use: the averaged weights (with the live puzzle
+    /// table and init buffers) when the run keeps an EMA, else the trained model itself.
+    public func evaluationModel() -> any ReasoningModel {
+        guard let average else { return model }
+        var rng = RandomGenerator(seed: 0)
+        let copy = ModelConfiguration(of: model).makeModel(using: &rng)
+        let shadows = Dictionary(uniqueKeysWithValues: average.namedState().map { ($0.name, $0.tensor) })
+        for ((name, live), (_, target)) in zip(model.namedParameters(), copy.namedParameters()) {
+            target.pointer.update(from: (shadows[name] ?? live).pointer, count: target.count)
+        }
+        return copy
     }
 
     /// One optimizer step on `batch` (its rows go only to slots whose sequence halted).
@@ -75,7 +118,7 @@ public final class Trainer {
         step += 1
         var carry = self.carry ?? act.initialCarry(batch: batch)
         let output = act.step(&carry, batch: batch, using: &generator)
-        let loss = actLoss(output, carry: carry, lossType: model.configuration.lossType)
+        let loss = actLoss(output, carry: carry, lossType: model.reasoningConfiguration.lossType)
         self.carry = carry
 
         (loss.total * (1 / Float(configuration.globalBatchSize))).backward()
@@ -86,6 +129,7 @@ public final class Trainer {
         }
         optimizer.update(learningRate: lr)
         for p in optimizer.parameters { p.tensor.gradient = nil }
+        average?.update()
         return TrainingStepResult(step: step, metrics: loss.metrics, learningRate: lr,
                                   totalLoss: loss.total.item)
     }

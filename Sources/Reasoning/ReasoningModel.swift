@@ -1,0 +1,164 @@
+import Layers
+import Tensors
+
+/// Which recurrent reasoning model a configuration, checkpoint or run describes. Written as
+/// `"architecture"` in every configuration JSON; a file without it is HRM (every checkpoint
+/// written before TRM existed).
+public enum Architecture: String, Codable, Sendable, CaseIterable {
+    /// The Hierarchical Reasoning Model (arXiv:2506.21734; `reference/HRM-SPEC.md`).
+    case hrm
+    /// The Tiny Recursive Model (arXiv:2510.04871; `reference/TRM-SPEC.md`).
+    case trm
+}
+
+/// The LM loss a model is trained with (HRM-SPEC §8.2; TRM uses the same code).
+public enum LossType: String, Codable, Sendable {
+    case stablemax = "stablemax_cross_entropy"
+    case softmax = "softmax_cross_entropy"
+}
+
+/// When a sequence stops thinking, and what the Q head is trained on.
+public enum HaltingRule: Sendable, Equatable {
+    /// HRM (HRM-SPEC §7.2): halt when `q_halt > q_continue`; the Q-continue logit learns a
+    /// bootstrapped target from one extra segment.
+    case haltAboveContinue
+    /// TRM's `no_ACT_continue` (TRM-SPEC §7.2): halt when `q_halt > 0`; no continue target, no
+    /// extra segment.
+    case haltAboveZero
+
+    /// Whether a step with these Q logits halts.
+    public func halts(qHalt: Float, qContinue: Float) -> Bool {
+        switch self {
+        case .haltAboveContinue: return qHalt > qContinue
+        case .haltAboveZero: return qHalt > 0
+        }
+    }
+
+    /// How far past the threshold the step is (positive: it halts).
+    public func margin(qHalt: Float, qContinue: Float) -> Float {
+        switch self {
+        case .haltAboveContinue: return qHalt - qContinue
+        case .haltAboveZero: return qHalt
+        }
+    }
+
+    /// Whether training computes a Q-continue target (one extra no-grad segment per step).
+    public var trainsContinue: Bool { self == .haltAboveContinue }
+}
+
+/// What every architecture's configuration says that the shared machinery (ACT wrapper, losses,
+/// trainer, evaluator, checkpoints) needs. Field names on disk are each reference's own.
+public protocol ReasoningConfiguration: Codable, Sendable {
+    var architecture: Architecture { get }
+    /// Data sizes, filled from the dataset when a run starts.
+    var sequenceLength: Int { get set }
+    var vocabularySize: Int { get set }
+    var puzzleIdentifierCount: Int { get set }
+    /// Per-process batch (sizes scratch buffers in the references).
+    var batchSize: Int { get set }
+    var hiddenSize: Int { get }
+    var puzzleEmbeddingWidth: Int { get }
+    /// Prefix positions in front of the grid (HRM: ceil(puzzle_emb_ndim / D); TRM: 16).
+    var puzzlePrefixLength: Int { get }
+    /// N = S + P.
+    var positionCount: Int { get }
+    var haltMaxSteps: Int { get set }
+    var haltExplorationProbability: Float { get set }
+    var lossType: LossType { get }
+    var halting: HaltingRule { get }
+    /// Problems a user can cause with a configuration file, as sentences; empty when valid.
+    var problems: [String] { get }
+    /// Analytic FLOPs of one segment's forward pass for one example (multiply-add = 2).
+    var segmentFLOPs: Double { get }
+    /// Analytic FLOPs of one training step (all segments run, backward of the recorded part).
+    var trainingStepFLOPs: Double { get }
+}
+
+/// What one segment (one ACT step's inner forward) returns.
+public struct SegmentOutput {
+    /// The new recurrent states, detached: `[B, N, D]` each (HRM: z_H, z_L; TRM: y, z).
+    public var zHigh: Tensor
+    public var zLow: Tensor
+    /// `[B, S, V]` (the puzzle-prefix positions dropped).
+    public var logits: Tensor
+    /// `[B]` each: the Q head's two logits, read at position 0.
+    public var qHalt: Tensor
+    public var qContinue: Tensor
+
+    public init(zHigh: Tensor, zLow: Tensor, logits: Tensor, qHalt: Tensor, qContinue: Tensor) {
+        (self.zHigh, self.zLow, self.logits, self.qHalt, self.qContinue) = (zHigh, zLow, logits, qHalt, qContinue)
+    }
+}
+
+/// A recurrent reasoning model: two carried states of `[B, N, D]` reset to fixed vectors, one
+/// segment that refines them from the input, an LM head and a two-logit Q head. The ACT
+/// wrapper, losses, trainer, evaluator, checkpoints and everything above are written once
+/// against this protocol; each architecture is one file conforming to it and knows nothing of
+/// training.
+public protocol ReasoningModel: Module {
+    /// The architecture's configuration, seen through what the shared machinery needs.
+    var reasoningConfiguration: any ReasoningConfiguration { get }
+    /// The fixed initial value `[D]` of the first carried state (`H_init`).
+    var highInit: Tensor { get }
+    /// The fixed initial value `[D]` of the second carried state (`L_init`).
+    var lowInit: Tensor { get }
+    /// The sparse per-puzzle table (trained by SignSGD), when the model has one.
+    var puzzleEmbedding: SparseEmbedding? { get }
+    /// One segment from the carried states (constants for autograd) on `inputs` `[B·S]`.
+    func segment(zHigh: Tensor, zLow: Tensor, inputs: [Int32], puzzleIdentifiers: [Int32]) -> SegmentOutput
+}
+
+extension ReasoningModel {
+    /// `H_init` and `L_init` broadcast to `[batchSize, N, D]`.
+    public func initialStates(batchSize: Int) -> (high: Tensor, low: Tensor) {
+        let c = reasoningConfiguration
+        let shape = [batchSize, c.positionCount, c.hiddenSize]
+        return (highInit.broadcast(to: shape), lowInit.broadcast(to: shape))
+    }
+
+    /// The parameters AdamATan2 trains (everything but the init buffers and the puzzle table).
+    public func trainableParameters() -> [(name: String, tensor: Tensor)] {
+        namedParameters().filter { $0.tensor.requiresGradient }
+    }
+
+    /// The count the references log as `num_params`: trainable parameters only.
+    public var trainableParameterCount: Int { trainableParameters().reduce(0) { $0 + $1.tensor.count } }
+}
+
+/// The inputs of one batch: flattened token ids, labels and one puzzle identifier per row.
+public struct PuzzleBatch: Equatable, Sendable {
+    /// `[batchSize · sequenceLength]` token ids.
+    public var inputs: [Int32]
+    /// `[batchSize · sequenceLength]` target ids, `ignoreLabel` (−100) where unsupervised.
+    public var labels: [Int32]
+    /// `[batchSize]` rows of the puzzle-embedding table.
+    public var puzzleIdentifiers: [Int32]
+    public var batchSize: Int { puzzleIdentifiers.count }
+
+    public init(inputs: [Int32], labels: [Int32], puzzleIdentifiers: [Int32]) {
+        precondition(inputs.count == labels.count, "inputs (\(inputs.count)) and labels (\(labels.count)) differ in size")
+        precondition(!puzzleIdentifiers.isEmpty && inputs.count % puzzleIdentifiers.count == 0,
+                     "\(inputs.count) tokens do not split into \(puzzleIdentifiers.count) rows")
+        self.inputs = inputs
+        self.labels = labels
+        self.puzzleIdentifiers = puzzleIdentifiers
+    }
+}
+
+/// The input embedding both references share (HRM-SPEC §5.1, TRM-SPEC §5.1): the puzzle row
+/// zero-padded to `P` prefix slots of width D, then the token rows, plus learned positions
+/// (times 1/√2) if any, all scaled by √D. `[B, N, D]`.
+public func puzzleInputEmbedding(tokens: Embedding, puzzle: SparseEmbedding?, positions: Embedding?,
+                                 inputs: [Int32], puzzleIdentifiers: [Int32], sequenceLength: Int,
+                                 prefixLength p: Int, hiddenSize d: Int) -> Tensor {
+    let b = puzzleIdentifiers.count
+    var e = tokens(inputs, shape: [b, sequenceLength])  // [B, S, D]
+    if let puzzle, p > 0 {
+        var v = puzzle(puzzleIdentifiers)  // [B, ndim]
+        let pad = p * d - puzzle.width
+        if pad > 0 { v = concatenated([v, Tensor.zeros([b, pad])], axis: 1) }
+        e = concatenated([v.reshaped([b, p, d]), e], axis: 1)  // [B, N, D]
+    }
+    if let positions { e = (e + positions.weight) * Float(0.707106781) }
+    return e * Float(Double(d).squareRoot())
+}
