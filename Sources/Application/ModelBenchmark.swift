@@ -118,6 +118,7 @@ public struct ModelBenchmark {
                     t.globalBatchSize = b
                     t.warmupSteps = 1
                     t.totalSteps = 1_000_000
+                    t.ema = configuration.architecture == .trm  // as the reference trains TRM
                     let trainer = Trainer(model: model, configuration: t)
                     for k in 0..<(repeats + 2) {
                         let start = DispatchTime.now().uptimeNanoseconds

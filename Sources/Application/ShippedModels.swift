@@ -16,6 +16,8 @@ import Training
 public enum ShippedModels {
     /// The 9×9 Sudoku model (`models/sudoku-9x9` in the repository).
     public static let sudoku9x9 = "sudoku-9x9"
+    /// The shipped TRM 9×9 Sudoku model's package.
+    public static let sudoku9x9TRM = "sudoku-9x9-trm"
     /// The environment variable that names the models' folder (overriding every other place).
     public static let environmentVariable = "HRM_MODELS"
 

@@ -26,7 +26,7 @@ public struct Solution<Puzzle> {
     public var steps: [Puzzle]
     /// The raw trace: predictions and Q values per step.
     public var trace: [ReasoningStep]
-    /// The step (1-based) whose answer is `answer`: the first where q_halt > q_continue, else
+    /// The step (1-based) whose answer is `answer`: the first where the model's halting rule says halt, else
     /// the last.
     public var haltStep: Int
     /// Whether the classical verifier accepts `answer` (nil where there is none, e.g. ARC

@@ -235,7 +235,7 @@ struct ModelBenchCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model preset: \(HRMConfiguration.presets.keys.sorted().joined(separator: ", ")).")
+    @Option(help: "Model preset: \(ModelConfiguration.presets.keys.sorted().joined(separator: ", ")).")
     var preset: String = "sudoku"
     @Option(help: "train, eval, or both.")
     var mode: String = "both"
@@ -248,8 +248,8 @@ struct ModelBenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard HRMConfiguration.presets[preset] != nil else {
-            throw ValidationError("unknown preset '\(preset)'; presets are \(HRMConfiguration.presets.keys.sorted().joined(separator: ", ")).")
+        guard ModelConfiguration.presets[preset] != nil else {
+            throw ValidationError("unknown preset '\(preset)'; presets are \(ModelConfiguration.presets.keys.sorted().joined(separator: ", ")).")
         }
         guard ["train", "eval", "both"].contains(mode) else { throw ValidationError("--mode must be train, eval or both; got '\(mode)'.") }
         guard parseBatchSizes(batch) != nil else {

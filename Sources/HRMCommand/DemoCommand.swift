@@ -8,14 +8,15 @@ import Training
 import Puzzles
 import Tensors
 
-/// `hrm demo`: the shipped 9×9 Sudoku model on fresh puzzles, one solve with its trace, then a
-/// small model learning 4×4 Sudoku live.
+/// `hrm demo`: the shipped 9×9 Sudoku models (TRM and HRM) side by side on fresh puzzles, one
+/// solve with its trace, then a small model learning 4×4 Sudoku live.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Solve fresh Sudokus with the shipped model, show its reasoning, then watch a small HRM learn live.",
+        abstract: "Solve fresh Sudokus with the shipped TRM and HRM models side by side, show the reasoning, then watch a small HRM learn live.",
         discussion: """
-            1. Loads the shipped model (models/sudoku-9x9, checked against its manifest), \
+            1. Loads the shipped models (models/sudoku-9x9-trm and models/sudoku-9x9, each checked \
+            against its manifest; --model picks others, and may be repeated), \
             generates --puzzles 9×9 Sudokus it never saw (blanks drawn from --blanks), and prints \
             its exact accuracy by number of blanks, each puzzle answered at the step its Q head \
             halts (as hrm solve answers), the accuracy when every puzzle runs all ACT steps, and \
@@ -23,9 +24,10 @@ struct DemoCommand: ParsableCommand {
             relabelled, grid transposed and shuffled) until the rules accept an answer (each \
             view thinking until its answer obeys the rules or its last step, and asked up to \
             --rounds times, the model's surest cells written in as givens between asks). \
-            2. Shows one solve step by step. 3. Trains a small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
+            With several models, a table puts their accuracies side by side. 2. Shows one solve by \
+            the first model, step by step. 3. Trains a small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
             evaluates it on fresh puzzles. DIR gets the data, the live run, its curves and \
-            report.json; the shipped model is only read.
+            report.json; the shipped models are only read.
 
             Examples:
               hrm demo
@@ -37,8 +39,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Folder for the data, the live run, the curves and report.json.")
     var out: String = "demo-output"
     @OptionGroup var output: ForceOption
-    @Option(help: "The model package (default: the shipped 9×9 Sudoku model, wherever it is installed; HRM_MODELS overrides).")
-    var model: String?
+    @Option(help: "A model package; repeat for several (default: the shipped 9×9 Sudoku models sudoku-9x9-trm and sudoku-9x9, wherever they are installed; HRM_MODELS overrides).")
+    var model: [String] = []
     @Option(help: "Fresh 9×9 puzzles for the shipped model.")
     var puzzles: Int = 500
     @Option(help: ArgumentHelp("Blanks of those puzzles, drawn uniformly from LO-HI (minimal puzzles cap it near 60).", valueName: "LO-HI"))
@@ -79,15 +81,26 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)  // lines in order with the progress bars, also into a log
         let dir = URL(fileURLWithPath: out)
-        let model = try self.model ?? shippedSudokuModel()
-        let modelDir = URL(fileURLWithPath: model).standardizedFileURL
-        guard !modelDir.path.hasPrefix(dir.standardizedFileURL.path + "/") && modelDir != dir.standardizedFileURL else {
-            throw CommandError("--out \(out) holds the shipped model \(model); the demo would overwrite it. Choose another folder.")
+        let models = try self.model.isEmpty
+            ? [ShippedModels.sudoku9x9TRM, ShippedModels.sudoku9x9].map { try ShippedModels.locate($0).path } : self.model
+        for model in models {
+            let modelDir = URL(fileURLWithPath: model).standardizedFileURL
+            guard !modelDir.path.hasPrefix(dir.standardizedFileURL.path + "/") && modelDir != dir.standardizedFileURL else {
+                throw CommandError("--out \(out) holds the shipped model \(model); the demo would overwrite it. Choose another folder.")
+            }
         }
         if try OutputTarget.checkFolder(dir, layout: Self.layout, force: output.force) { try OutputTarget.remove(dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var report: [String: Any] = [:]
-        report["shipped"] = try shipped(dir, model: model)
+        var reports: [[String: Any]] = []
+        for (k, model) in models.enumerated() {
+            if k > 0 { print("") }
+            reports.append(try shipped(dir, model: model, number: models.count > 1 ? "1\(Character(UnicodeScalar(97 + k)!))" : "1",
+                                       showSolve: k == 0))
+        }
+        if reports.count > 1 { printSideBySide(reports) }
+        report["shipped"] = reports[0]
+        report["shipped_models"] = reports
         if !skipLive { report["live"] = try live(dir) }
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]),
                              to: dir.appendingPathComponent("report.json"))
@@ -96,7 +109,30 @@ struct DemoCommand: ParsableCommand {
 
     // MARK: - The shipped model
 
-    private func shipped(_ dir: URL, model: String) throws -> [String: Any] {
+    /// The models' exact accuracy by blanks, alone and with views, one column each.
+    private func printSideBySide(_ reports: [[String: Any]]) {
+        let names = reports.map { ($0["architecture"] as? String ?? "?").uppercased() }
+        print("\n   side by side (the same \(puzzles) puzzles; exact, the model alone" + (views > 1 || rounds > 1 ? " / with up to \(viewsAndRounds(views, rounds))" : "") + "):")
+        print("   blanks   " + names.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+        let rows = (reports[0]["by_blanks"] as? [[String: Any]] ?? []).map { $0["blanks"] as? String ?? "" }
+        func cell(_ b: [String: Any]?) -> String {
+            guard let b, let e = b["exact_accuracy"] as? Double else { return "—".padding(toLength: 16, withPad: " ", startingAt: 0) }
+            let v = (b["exact_accuracy_views"] as? Double).map { String(format: " / %5.1f%%", 100 * $0) } ?? ""
+            return (String(format: "%5.1f%%", 100 * e) + v).padding(toLength: 16, withPad: " ", startingAt: 0)
+        }
+        for row in rows {
+            let cells = reports.map { r in cell((r["by_blanks"] as? [[String: Any]])?.first { $0["blanks"] as? String == row }) }
+            print("   " + row.padding(toLength: 9, withPad: " ", startingAt: 0) + cells.joined())
+        }
+        let all = reports.map { r -> String in
+            var b: [String: Any] = ["exact_accuracy": r["exact_accuracy"] as Any]
+            if let v = r["exact_accuracy_views"] { b["exact_accuracy_views"] = v }
+            return cell(b)
+        }
+        print("   all      " + all.joined())
+    }
+
+    private func shipped(_ dir: URL, model: String, number: String, showSolve: Bool) throws -> [String: Any] {
         let package: ModelPackage
         do { package = try ModelPackage(directory: URL(fileURLWithPath: model)) } catch let e as ModelPackageError {
             throw CommandError(e.description)
@@ -114,7 +150,8 @@ struct DemoCommand: ParsableCommand {
             throw CommandError("\(model) is not a 9×9 Sudoku model (seq_len \(shape.sequenceLength), vocab_size \(shape.vocabularySize); expected 81 and \(SudokuDataset.vocabularySize)).")
         }
         let range = try blankRange()
-        print("1. The shipped model (\(model): \(package.manifest.summary))")
+        let architecture = package.model.reasoningConfiguration.architecture.rawValue
+        print("\(number). The shipped \(architecture.uppercased()) model (\(model): \(package.manifest.summary))")
         print("   on \(puzzles) fresh 9×9 Sudokus with \(range.lowerBound)–\(range.upperBound) blanks, generated now with seed \(seed) (never seen in training):")
         let generator = SudokuGenerator(clueRange: (81 - range.upperBound)...(81 - range.lowerBound))
         let bar = ProgressBar("   generating", total: puzzles, unit: "puzzles")
@@ -167,45 +204,9 @@ struct DemoCommand: ParsableCommand {
                          viewsAndRounds(views, rounds), 100 * v.exactAccuracy, v.meanViewsTried, v.meanAsks, v.seconds))
         }
 
-        // 2. One solve, step by step: the first fresh puzzle with ≥ 30 blanks the model solves, else
-        // the first it solves, else the first.
-        let solver = Solver(model: package.model)
-        var chosen: (pair: (puzzle: Sudoku, solution: Sudoku), solution: Solution<Sudoku>, which: String)? = nil
-        for pair in fresh.prefix(100) where chosen == nil || pair.puzzle.blankCount >= 30 {
-            let s = try solver.solve(pair.puzzle)
-            guard s.isVerified == true else { continue }
-            if pair.puzzle.blankCount >= 30 {
-                chosen = (pair, s, "the first fresh puzzle with 30 or more blanks it solves")
-                break
-            }
-            chosen = (pair, s, "the first fresh puzzle it solves")
-        }
-        let (shown, solution, which) = try chosen ?? (fresh[0], solver.solve(fresh[0].puzzle), "the first fresh puzzle; the model gets it wrong")
-        print("\n2. One solve, step by step (\(which); \(shown.puzzle.blankCount) blanks):")
-        var previous = shown.puzzle
-        let blanks = (0..<81).filter { shown.puzzle.cells[$0] == 0 }
-        for (k, step) in solution.steps.enumerated() {
-            let changed = (0..<81).filter { step.cells[$0] != previous.cells[$0] }.count
-            let right = blanks.filter { step.cells[$0] == shown.solution.cells[$0] }.count
-            print(String(format: "   step %d: %2d cells changed, %2d of %d blanks right, q_halt − q_continue %+.2f%@", k + 1, changed, right,
-                         blanks.count, solution.trace[k].haltMargin, k + 1 == solution.haltStep ? "  ← stops here" : ""))
-            previous = step
-        }
-        var answer = solution.answer.description.split(separator: "\n").map(String.init)
-        let puzzleLines = shown.puzzle.description.split(separator: "\n").map(String.init)
-        // Mark wrong digits with '*' (row r of the grid is line r + r/3 of the drawing).
-        for i in 0..<81 where solution.answer.cells[i] != shown.solution.cells[i] {
-            let (r, c) = (i / 9, i % 9)
-            var chars = Array(answer[r + r / 3])
-            chars[2 * c + 2 * (c / 3)] = "*"
-            answer[r + r / 3] = String(chars)
-        }
-        print("   puzzle                  answer after step \(solution.haltStep)\(solution.isVerified == true ? "" : " (* = wrong)")")
-        for (a, b) in zip(puzzleLines, answer) { print("   \(a)   \(b)") }
-        print(solution.isVerified == true ? "   The classical solver confirms the answer." : "   The classical solver finds the answer wrong.")
-
         var report: [String: Any] = [
-            "model": model, "checksum": package.manifest.checksum, "parameters": package.manifest.parameters,
+            "model": model, "architecture": architecture, "checksum": package.manifest.checksum,
+            "parameters": package.manifest.parameters,
             "puzzles": result.count, "blanks": "\(range.lowerBound)-\(range.upperBound)", "seed": seed,
             "exact_accuracy": result.exactAccuracy, "blank_cell_accuracy": result.changedCellAccuracy,
             "seconds": result.seconds, "act_steps": result.maxSteps, "mean_act_steps": result.meanSteps,
@@ -225,7 +226,47 @@ struct DemoCommand: ParsableCommand {
             for (k, b) in buckets.enumerated() { byBlanks[k]["exact_accuracy_views"] = viewAccuracy(b.blanks) }
         }
         report["by_blanks"] = byBlanks
+        if showSolve { try showOneSolve(package.model, fresh: fresh) }
         return report
+    }
+
+    /// 2. One solve, step by step: the first fresh puzzle with ≥ 30 blanks the model solves, else
+    /// the first it solves, else the first.
+    private func showOneSolve(_ model: any ReasoningModel, fresh: [(puzzle: Sudoku, solution: Sudoku)]) throws {
+        let solver = Solver(model: model)
+        var chosen: (pair: (puzzle: Sudoku, solution: Sudoku), solution: Solution<Sudoku>, which: String)? = nil
+        for pair in fresh.prefix(100) where chosen == nil || pair.puzzle.blankCount >= 30 {
+            let s = try solver.solve(pair.puzzle)
+            guard s.isVerified == true else { continue }
+            if pair.puzzle.blankCount >= 30 {
+                chosen = (pair, s, "the first fresh puzzle with 30 or more blanks it solves")
+                break
+            }
+            chosen = (pair, s, "the first fresh puzzle it solves")
+        }
+        let (shown, solution, which) = try chosen ?? (fresh[0], solver.solve(fresh[0].puzzle), "the first fresh puzzle; the model gets it wrong")
+        print("\n2. One solve, step by step (\(which); \(shown.puzzle.blankCount) blanks):")
+        var previous = shown.puzzle
+        let blanks = (0..<81).filter { shown.puzzle.cells[$0] == 0 }
+        for (k, step) in solution.steps.enumerated() {
+            let changed = (0..<81).filter { step.cells[$0] != previous.cells[$0] }.count
+            let right = blanks.filter { step.cells[$0] == shown.solution.cells[$0] }.count
+            print(String(format: "   step %d: %2d cells changed, %2d of %d blanks right, %@ %+.2f%@", k + 1, changed, right,
+                         blanks.count, solution.trace[k].halting.marginName, solution.trace[k].haltMargin, k + 1 == solution.haltStep ? "  ← stops here" : ""))
+            previous = step
+        }
+        var answer = solution.answer.description.split(separator: "\n").map(String.init)
+        let puzzleLines = shown.puzzle.description.split(separator: "\n").map(String.init)
+        // Mark wrong digits with '*' (row r of the grid is line r + r/3 of the drawing).
+        for i in 0..<81 where solution.answer.cells[i] != shown.solution.cells[i] {
+            let (r, c) = (i / 9, i % 9)
+            var chars = Array(answer[r + r / 3])
+            chars[2 * c + 2 * (c / 3)] = "*"
+            answer[r + r / 3] = String(chars)
+        }
+        print("   puzzle                  answer after step \(solution.haltStep)\(solution.isVerified == true ? "" : " (* = wrong)")")
+        for (a, b) in zip(puzzleLines, answer) { print("   \(a)   \(b)") }
+        print(solution.isVerified == true ? "   The classical solver confirms the answer." : "   The classical solver finds the answer wrong.")
     }
 
     // MARK: - The live run

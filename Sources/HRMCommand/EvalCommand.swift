@@ -15,7 +15,7 @@ struct EvalCommand: ParsableCommand {
         discussion: """
             As the reference evaluates, every example runs halt_max_steps ACT steps (or \
             --max-steps, to scale inference time past training); --halt early stops each \
-            example when its Q head says halt (q_halt > q_continue) and reports the compute \
+            example when its Q head says halt (HRM: q_halt > q_continue; TRM: q_halt > 0) and reports the compute \
             saved. The per-step curve shows what more thinking buys.
 
             Examples:

@@ -13,7 +13,7 @@ struct SolveCommand: ParsableCommand {
         discussion: """
             PUZZLE is a Sudoku as 81 characters ('.' or '0' for blanks), or a file holding a \
             Sudoku, a maze (rows of '#', ' ', 'S', 'G') or an ARC task (.json). The trace shows \
-            the predicted grid after each ACT step, the cells that changed, and q_halt − q_continue, \
+            the predicted grid after each ACT step, the cells that changed, and what the halting rule compares (HRM: q_halt − q_continue; TRM: q_halt), \
             what the halting rule compares (the model stops at the first step where it is > 0); Sudokus and mazes are then checked by the classical verifier.
 
             Without --checkpoint a Sudoku goes to the shipped model (sudoku-9x9: installed \
@@ -154,7 +154,8 @@ struct SolveCommand: ParsableCommand {
 }
 
 /// The predicted grid after each ACT step, with the cells that changed and what the halting rule
-/// compares: q_halt − q_continue (the model stops at the first step where it is positive).
+/// compares: HRM's q_halt − q_continue, TRM's q_halt (the model stops at the first step where it
+/// is positive).
 func printTrace<P>(_ s: Solution<P>, cells: (P) -> [String], columns: Int, highlight: Bool) {
     var previous: [String]? = nil
     for (k, step) in s.steps.enumerated() {
@@ -169,7 +170,7 @@ func printTrace<P>(_ s: Solution<P>, cells: (P) -> [String], columns: Int, highl
 /// One step's line of the trace: what the halting rule compares, and where the model stops.
 func traceLine(_ step: ReasoningStep, step k: Int, changed: Int, isHaltStep: Bool) -> String {
     let stops = !isHaltStep ? "" : step.halts ? "  ← > 0: the model stops here" : "  ← its last step: the model stops here"
-    return String(format: "step %d: q_halt − q_continue = %+.3f, %d cell(s) changed%@", k, step.haltMargin, changed, stops)
+    return String(format: "step %d: %@ = %+.3f, %d cell(s) changed%@", k, step.halting.marginName, step.haltMargin, changed, stops)
 }
 
 /// Grids of the reasoning trace with the cells that changed since the previous step marked.

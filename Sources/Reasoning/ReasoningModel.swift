@@ -42,6 +42,14 @@ public enum HaltingRule: Sendable, Equatable {
         }
     }
 
+    /// What `margin` is, as the trace prints it.
+    public var marginName: String {
+        switch self {
+        case .haltAboveContinue: return "q_halt − q_continue"
+        case .haltAboveZero: return "q_halt"
+        }
+    }
+
     /// Whether training computes a Q-continue target (one extra no-grad segment per step).
     public var trainsContinue: Bool { self == .haltAboveContinue }
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Times HRM in PyTorch (CPU) the way `hrm bench model` times swift-hrm.
+"""Times HRM or TRM in PyTorch (CPU) the way `hrm bench model` times swift-hrm.
 
-Uses hrm_reference.py (our PyTorch implementation of the spec; the reference's own model runs
-the same mathematics) with the paper's Sudoku preset by default. Prints one JSON object per
+Uses hrm_reference.py / trm_reference.py (our PyTorch implementations of the specs; the
+references' own models run the same mathematics) with the paper's Sudoku preset by default;
+--preset trm-sudoku (TRM-MLP, T 3, n 6) or trm-sudoku-att (attention + RoPE) times TRM, whose
+training step includes the EMA update as the reference's does. Prints one JSON object per
 configuration: mode, preset, precision, batch, samples_per_second, seconds.
 
 --precision bf16 runs the model's forward under torch.autocast(cpu, bfloat16): matrix products
@@ -10,6 +12,7 @@ in bf16 with fp32 accumulation, fp32 master weights, optimizer and losses; the s
 `hrm bench model --precision bf16`.
 
 Usage: bench_torch.py --mode train|eval --batch N [--repeat K] [--threads 2] [--precision fp32|bf16]
+                      [--preset sudoku|trm-sudoku|trm-sudoku-att]
 """
 import contextlib
 import argparse
@@ -23,11 +26,34 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hrm_reference as ref  # noqa: E402
+import trm_reference  # noqa: E402
 
 SUDOKU = {"batch_size": 1, "seq_len": 81, "puzzle_emb_ndim": 512, "num_puzzle_identifiers": 1, "vocab_size": 11,
           "H_cycles": 2, "L_cycles": 2, "H_layers": 4, "L_layers": 4, "hidden_size": 512, "expansion": 4.0,
           "num_heads": 8, "pos_encodings": "rope", "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
           "halt_max_steps": 16, "halt_exploration_prob": 0.0}
+TRM_SUDOKU = {"batch_size": 1, "seq_len": 81, "puzzle_emb_ndim": 512, "num_puzzle_identifiers": 1, "vocab_size": 11,
+              "H_cycles": 3, "L_cycles": 6, "L_layers": 2, "hidden_size": 512, "expansion": 4.0, "num_heads": 8,
+              "pos_encodings": "none", "mlp_t": True, "puzzle_emb_len": 16, "rms_norm_eps": 1e-5,
+              "rope_theta": 10000.0, "halt_max_steps": 16, "halt_exploration_prob": 0.0}
+PRESETS = {"sudoku": SUDOKU, "trm-sudoku": TRM_SUDOKU,
+           "trm-sudoku-att": dict(TRM_SUDOKU, pos_encodings="rope", mlp_t=False)}
+BUFFERS = ("H_init", "L_init", "puzzle_emb.weights")
+
+
+def trm_parameters(c):
+    g = torch.Generator().manual_seed(0)
+    p = {}
+    for name, shape in trm_reference.parameter_shapes(c).items():
+        if name in ("H_init", "L_init"):
+            p[name] = torch.randn(*shape, generator=g)
+        elif name == "q_head.weight" or name == "puzzle_emb.weights":
+            p[name] = torch.zeros(*shape)
+        elif name == "q_head.bias":
+            p[name] = torch.full(tuple(shape), -5.0)
+        else:
+            p[name] = torch.randn(*shape, generator=g) / math.sqrt(shape[-1])
+    return p
 
 
 def parameters(c):
@@ -55,6 +81,7 @@ def main():
     a.add_argument("--repeat", type=int, default=3)
     a.add_argument("--threads", type=int, default=2)
     a.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    a.add_argument("--preset", choices=sorted(PRESETS), default="sudoku")
     args = a.parse_args()
 
     def precision():
@@ -63,23 +90,26 @@ def main():
         return contextlib.nullcontext()
 
     torch.set_num_threads(args.threads)
-    c = dict(SUDOKU)
-    params = parameters(c)
-    model = ref.HRM(c, params)
+    c = dict(PRESETS[args.preset])
+    is_trm = args.preset.startswith("trm")
+    params = trm_parameters(c) if is_trm else parameters(c)
+    model = trm_reference.TRM(c, params) if is_trm else ref.HRM(c, params)
     B, S = args.batch, c["seq_len"]
     batch = {"inputs": torch.randint(1, c["vocab_size"], (B, S), dtype=torch.int32),
              "labels": torch.randint(1, c["vocab_size"], (B, S), dtype=torch.int32),
              "puzzle_identifiers": torch.zeros(B, dtype=torch.int32)}
     times = []
     if args.mode == "train":
-        trainable = {k: v.requires_grad_(True) for k, v in params.items()
-                     if k not in ("H_init", "L_init", "puzzle_emb.weights")}
+        trainable = {k: v.requires_grad_(True) for k, v in params.items() if k not in BUFFERS}
         adam = ref.AdamATan2(trainable, lr=1e-4, weight_decay=1.0)
+        ema = trm_reference.EMA(trainable) if is_trm else None
         carry = model.initial_carry(batch)
         for k in range(args.repeat + 2):
             start = time.perf_counter()
             with precision():
-                carry, logits, q_halt, q_continue, target = model.act_step(carry, batch, training=True)
+                out = model.act_step(carry, batch, training=True)
+                carry, logits, q_halt, q_continue = out[:4]
+                target = out[4] if len(out) > 4 else None
             total, _, _, _ = ref.act_loss(carry, logits.float(), q_halt.float(), q_continue.float(),
                                           target if target is None else target.float())
             (total / B).backward()
@@ -87,6 +117,8 @@ def main():
             adam.step()
             for p in trainable.values():
                 p.grad = None
+            if ema is not None:
+                ema.update(trainable)
             if k >= 2:
                 times.append(time.perf_counter() - start)
     else:
@@ -100,7 +132,7 @@ def main():
                     times.append(time.perf_counter() - start)
     times.sort()
     median = times[len(times) // 2]
-    print(json.dumps({"mode": args.mode, "preset": "sudoku", "precision": args.precision, "batch": B,
+    print(json.dumps({"mode": args.mode, "preset": args.preset, "precision": args.precision, "batch": B,
                       "seconds": median, "samples_per_second": B / median, "torch": torch.__version__}))
 
 
