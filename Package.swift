@@ -71,7 +71,7 @@ let package = Package(
                 exclude: ["README.md"], swiftSettings: swiftSettings),
         // What users run on top: solver, Sudoku views, model packages, shipped models, benchmarks.
         .target(name: "Application", dependencies: ["Training", "Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles"],
-                swiftSettings: swiftSettings),
+                exclude: ["README.md"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "HRMCommand",
             dependencies: [
