@@ -153,6 +153,33 @@ public struct PuzzleBatch: Equatable, Sendable {
     }
 }
 
+extension ReasoningConfiguration {
+    /// FLOPs of the LM head over the grid and the Q head at position 0, per sequence.
+    public var headFLOPs: Double {
+        2 * Double(hiddenSize) * Double(vocabularySize) * Double(sequenceLength) + 2 * Double(hiddenSize) * 2
+    }
+}
+
+/// The Q head both references build: `[2, D]` + bias, zero weights and bias −5 (HRM-SPEC §3.2,
+/// TRM-SPEC §3.2; the weights are drawn first, then overwritten, to keep the draw order).
+public func initialQHead<G: RandomNumberGenerator>(hiddenSize: Int, using g: inout G) -> Linear {
+    let q = Linear(inFeatures: hiddenSize, outFeatures: 2, bias: true, using: &g)
+    q.weight.pointer.update(repeating: 0, count: q.weight.count)
+    q.bias!.pointer.update(repeating: -5, count: 2)
+    return q
+}
+
+/// A segment's outputs from its final states, as both references read them: the LM head over the
+/// grid positions of `high` (the prefix dropped), the Q head at position 0, both states detached.
+public func segmentOutput(high: Tensor, low: Tensor, lmHead: Linear, qHead: Linear, prefixLength p: Int) -> SegmentOutput {
+    let b = high.shape[0], n = high.shape[1], d = high.shape[2]
+    let logits = lmHead(high.sliced(axis: 1, p..<n))  // [B, S, V]
+    let q = qHead(high.sliced(axis: 1, 0..<1).reshaped([b, d]))  // [B, 2]
+    return SegmentOutput(zHigh: high.detached(), zLow: low.detached(), logits: logits,
+                         qHalt: q.sliced(axis: 1, 0..<1).reshaped([b]),
+                         qContinue: q.sliced(axis: 1, 1..<2).reshaped([b]))
+}
+
 /// The input embedding both references share (HRM-SPEC §5.1, TRM-SPEC §5.1): the puzzle row
 /// zero-padded to `P` prefix slots of width D, then the token rows, plus learned positions
 /// (times 1/√2) if any, all scaled by √D. `[B, N, D]`.

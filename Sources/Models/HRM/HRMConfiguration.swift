@@ -177,8 +177,6 @@ public struct HRMConfiguration: ReasoningConfiguration, Equatable {
         return 2 * d * (3 * d + d + 2 * f) + 2 * f * d + 4 * n * d
     }
 
-    var headFLOPs: Double { 2 * Double(hiddenSize) * Double(vocabularySize) * Double(sequenceLength) + 2 * Double(hiddenSize) * 2 }
-
     // MARK: - Presets
 
     /// The paper's Sudoku-Extreme architecture (hrm_v1.yaml with Sudoku metadata): 27,275,266

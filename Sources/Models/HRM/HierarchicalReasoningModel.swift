@@ -41,10 +41,7 @@ public final class HierarchicalReasoningModel: ReasoningModel {
         let d = c.hiddenSize
         tokenEmbedding = Embedding(vocabularySize: c.vocabularySize, embeddingWidth: d, using: &g)
         lmHead = Linear(inFeatures: d, outFeatures: c.vocabularySize, using: &g)
-        let q = Linear(inFeatures: d, outFeatures: 2, bias: true, using: &g)
-        q.weight.pointer.update(repeating: 0, count: q.weight.count)
-        q.bias!.pointer.update(repeating: -5, count: 2)
-        qHead = q
+        qHead = initialQHead(hiddenSize: d, using: &g)
         puzzleEmbedding = c.puzzleEmbeddingWidth > 0
             ? SparseEmbedding(identifierCount: c.puzzleIdentifierCount, width: c.puzzleEmbeddingWidth)
             : nil
@@ -97,12 +94,7 @@ public final class HierarchicalReasoningModel: ReasoningModel {
         zL = lowLevel(zL, injection: zH + x, rotary: rotary)
         zH = highLevel(zH, injection: zL, rotary: rotary)
 
-        let b = puzzleIdentifiers.count, p = c.puzzlePrefixLength
-        let logits = lmHead(zH.sliced(axis: 1, p..<c.positionCount))  // [B, S, V]
-        let q = qHead(zH.sliced(axis: 1, 0..<1).reshaped([b, c.hiddenSize]))  // [B, 2]
-        return SegmentOutput(zHigh: zH.detached(), zLow: zL.detached(), logits: logits,
-                             qHalt: q.sliced(axis: 1, 0..<1).reshaped([b]),
-                             qContinue: q.sliced(axis: 1, 1..<2).reshaped([b]))
+        return segmentOutput(high: zH, low: zL, lmHead: lmHead, qHead: qHead, prefixLength: c.puzzlePrefixLength)
     }
 
     // MARK: - Parameters

@@ -202,8 +202,6 @@ public struct TRMConfiguration: ReasoningConfiguration, Equatable {
         return 8 * d * d + 4 * n * d + channel
     }
 
-    var headFLOPs: Double { 2 * Double(hiddenSize) * Double(vocabularySize) * Double(sequenceLength) + 2 * Double(hiddenSize) * 2 }
-
     /// T(n + 1) calls of f, each `L_layers` blocks.
     public var segmentFLOPs: Double {
         Double(highCycles * (lowCycles + 1) * layerCount) * blockFLOPsPerToken * Double(positionCount) + headFLOPs

@@ -44,10 +44,7 @@ public final class TinyRecursiveModel: ReasoningModel {
         let d = c.hiddenSize
         tokenEmbedding = Embedding(vocabularySize: c.vocabularySize, embeddingWidth: d, using: &g)
         lmHead = Linear(inFeatures: d, outFeatures: c.vocabularySize, using: &g)
-        let q = Linear(inFeatures: d, outFeatures: 2, bias: true, using: &g)
-        q.weight.pointer.update(repeating: 0, count: q.weight.count)
-        q.bias!.pointer.update(repeating: -5, count: 2)
-        qHead = q
+        qHead = initialQHead(hiddenSize: d, using: &g)
         puzzleEmbedding = c.puzzleEmbeddingWidth > 0
             ? SparseEmbedding(identifierCount: c.puzzleIdentifierCount, width: c.puzzleEmbeddingWidth) : nil
         positionEmbedding = c.positionEncoding == .learned
@@ -86,12 +83,7 @@ public final class TinyRecursiveModel: ReasoningModel {
         }
         recursion(y: &y, z: &z, x: x)
 
-        let b = puzzleIdentifiers.count, p = c.puzzlePrefixLength
-        let logits = lmHead(y.sliced(axis: 1, p..<c.positionCount))  // [B, S, V]
-        let q = qHead(y.sliced(axis: 1, 0..<1).reshaped([b, c.hiddenSize]))  // [B, 2]
-        return SegmentOutput(zHigh: y.detached(), zLow: z.detached(), logits: logits,
-                             qHalt: q.sliced(axis: 1, 0..<1).reshaped([b]),
-                             qContinue: q.sliced(axis: 1, 1..<2).reshaped([b]))
+        return segmentOutput(high: y, low: z, lmHead: lmHead, qHead: qHead, prefixLength: c.puzzlePrefixLength)
     }
 
     /// Every tensor of the reference's state dict, with its key (buffers included).
