@@ -18,6 +18,11 @@ public enum ShippedModels {
     public static let sudoku9x9 = "sudoku-9x9"
     /// The shipped TRM 9×9 Sudoku model's package.
     public static let sudoku9x9TRM = "sudoku-9x9-trm"
+    /// Every shipped model, the default first.
+    public static let all = [sudoku9x9TRM, sudoku9x9]
+    /// The model a Sudoku goes to when none is named: the TRM, the stronger of the two (README,
+    /// "The shipped models": 95.0 % against 80.6 % alone on fresh puzzles).
+    public static let defaultSudoku = sudoku9x9TRM
     /// The environment variable that names the models' folder (overriding every other place).
     public static let environmentVariable = "HRM_MODELS"
 

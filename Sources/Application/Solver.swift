@@ -80,7 +80,7 @@ public final class Solver {
 
     /// A solver on a shipped model (verified against its manifest), found from any working
     /// folder as `ShippedModels` says.
-    public static func shipped(_ name: String = ShippedModels.sudoku9x9) throws -> Solver {
+    public static func shipped(_ name: String = ShippedModels.defaultSudoku) throws -> Solver {
         Solver(model: try ModelPackage(directory: try ShippedModels.locate(name)).model)
     }
 

@@ -218,7 +218,7 @@ struct SudokuBenchCommand: ParsableCommand {
 struct ModelBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Time HRM's training ACT step and full evaluation at several batch sizes.",
+        abstract: "Time a model preset's (HRM or TRM) training ACT step and full evaluation at several batch sizes.",
         discussion: """
             Training: one ACT step with loss, backward and both optimizer updates, after 2 warm-up \
             steps. Evaluation: halt_max_steps ACT steps on a fresh batch, after 1 warm-up. \

@@ -82,7 +82,7 @@ struct DemoCommand: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)  // lines in order with the progress bars, also into a log
         let dir = URL(fileURLWithPath: out)
         let models = try self.model.isEmpty
-            ? [ShippedModels.sudoku9x9TRM, ShippedModels.sudoku9x9].map { try ShippedModels.locate($0).path } : self.model
+            ? ShippedModels.all.map { try ShippedModels.locate($0).path } : self.model
         for model in models {
             let modelDir = URL(fileURLWithPath: model).standardizedFileURL
             guard !modelDir.path.hasPrefix(dir.standardizedFileURL.path + "/") && modelDir != dir.standardizedFileURL else {

@@ -141,14 +141,19 @@ func viewsAndRounds(_ views: Int, _ rounds: Int) -> String {
     "\(views) view\(views == 1 ? "" : "s")" + (rounds == 1 ? "" : " × \(rounds) rounds")
 }
 
-/// The shipped Sudoku model's package, wherever it is installed (`ShippedModels`).
+/// The default shipped Sudoku model's package, wherever it is installed (`ShippedModels`).
 func shippedSudokuModel() throws -> String {
-    try ShippedModels.locate(ShippedModels.sudoku9x9).path
+    try ShippedModels.locate(ShippedModels.defaultSudoku).path
 }
 
-/// Loads a model from a model package (verified), a run folder (its model.safetensors) or a
-/// checkpoint file.
+/// Loads a model from a model package (verified), a run folder (its model.safetensors), a
+/// checkpoint file, or a shipped model by name (`sudoku-9x9-trm`, `sudoku-9x9`) when no file of
+/// that name is here.
 func loadModel(_ path: String, config: String?) throws -> any ReasoningModel {
+    var path = path
+    if ShippedModels.all.contains(path), !FileManager.default.fileExists(atPath: path) {
+        path = try ShippedModels.locate(path).path
+    }
     var url = URL(fileURLWithPath: path)
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)

@@ -6,7 +6,7 @@ import ArgumentParser
 struct HRMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hrm",
-        abstract: "The Hierarchical Reasoning Model (HRM) on a CPU, in Swift.",
+        abstract: "The Hierarchical Reasoning Model (HRM) and the Tiny Recursive Model (TRM) on a CPU, in Swift.",
         discussion: """
             Generate puzzle data, train with deep supervision and adaptive computation, evaluate, \
             solve a puzzle you type in with its reasoning trace, and benchmark the engine. \

@@ -13,12 +13,13 @@ struct SolveCommand: ParsableCommand {
         discussion: """
             PUZZLE is a Sudoku as 81 characters ('.' or '0' for blanks), or a file holding a \
             Sudoku, a maze (rows of '#', ' ', 'S', 'G') or an ARC task (.json). The trace shows \
-            the predicted grid after each ACT step, the cells that changed, and what the halting rule compares (HRM: q_halt − q_continue; TRM: q_halt), \
-            what the halting rule compares (the model stops at the first step where it is > 0); Sudokus and mazes are then checked by the classical verifier.
+            the predicted grid after each ACT step, the cells that changed, and what the halting rule compares (HRM: q_halt − q_continue; TRM: q_halt; \
+            the model stops at the first step where it is > 0); Sudokus and mazes are then checked by the classical verifier.
 
-            Without --checkpoint a Sudoku goes to the shipped model (sudoku-9x9: installed \
-            beside the binary by make install, or in the repository it was built in; \
-            HRM_MODELS names another folder). --views N (Sudoku) asks up to N views of the puzzle \
+            Without --checkpoint a Sudoku goes to the shipped TRM model (sudoku-9x9-trm, the \
+            stronger one; --checkpoint sudoku-9x9 asks the shipped HRM). Shipped models are \
+            installed beside the binary by make install, or found in the repository it was built in; \
+            HRM_MODELS names another folder. --views N (Sudoku) asks up to N views of the puzzle \
             (digits relabelled, transposed, bands, stacks, rows and columns shuffled) until the \
             rules accept an answer (each view thinks until its answer obeys the rules or its \
             last step), and shows the run of the view that gave it, mapped back to your grid. \
@@ -29,13 +30,14 @@ struct SolveCommand: ParsableCommand {
 
             Examples:
               hrm solve "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+              hrm solve --checkpoint sudoku-9x9 "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
               hrm solve --checkpoint runs/s1 ".6..2...9...8.1.....4..7...2...9..8.5.3...4.1.7..6...3...3..2.....9.4...1...8..5."
               hrm solve --views 32 --rounds 4 "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
               hrm solve --checkpoint runs/maze maze.txt --json
             """
     )
 
-    @Option(help: "A run folder, a model .safetensors file, or a model package (default: the shipped 9×9 Sudoku model, found as `ShippedModels` says; HRM_MODELS overrides).")
+    @Option(help: "A run folder, a model .safetensors file, a model package, or a shipped model's name (default: sudoku-9x9-trm, the shipped TRM 9×9 Sudoku model; sudoku-9x9 is the shipped HRM; HRM_MODELS overrides where they are found).")
     var checkpoint: String?
     @Option(help: "Configuration JSON (only for converted checkpoints without one).")
     var config: String?

@@ -12,7 +12,7 @@ nonisolated(unsafe) var stopRequested = false
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train HRM on a dataset folder: deep supervision, ACT, AdamATan2 + SignSGD.",
+        abstract: "Train an HRM or TRM model on a dataset folder: deep supervision, ACT, AdamATan2 + SignSGD.",
         discussion: """
             The reference's loop (spec §9): passes of eval_interval epochs, each followed by an \
             evaluation on the test split (the first eval_limit examples) and a checkpoint in the \

@@ -197,7 +197,9 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--max-steps", "0"]) }
         let solve = try #require(try HRMCommand.parseAsRoot(["solve", String(repeating: ".", count: 81)]) as? SolveCommand)
         #expect(solve.checkpoint == nil, "without --checkpoint a Sudoku goes to the shipped model")
-        #expect(try shippedSudokuModel().hasSuffix("models/sudoku-9x9"), "found from the build folder")
+        #expect(try shippedSudokuModel().hasSuffix("models/sudoku-9x9-trm"), "the TRM, found from the build folder")
+        #expect(try loadModel("sudoku-9x9", config: nil).reasoningConfiguration.architecture == .hrm, "a shipped model by name")
+        #expect(try loadModel("sudoku-9x9-trm", config: nil).reasoningConfiguration.architecture == .trm)
         let train = try #require(try HRMCommand.parseAsRoot(["train", "--data", "d", "--out", "r", "lr=3e-4", "epochs=10"]) as? TrainCommand)
         #expect(train.overrides == ["lr=3e-4", "epochs=10"] && train.config == "sudoku-small")
     }

@@ -17,7 +17,9 @@ let package = Package(
                 "CFuzzer",
                 .product(name: "Puzzles", package: "swift-hrm"),
                 .product(name: "Tensors", package: "swift-hrm"),
-                .product(name: "HRM", package: "swift-hrm"),
+                .product(name: "Models", package: "swift-hrm"),
+                .product(name: "Training", package: "swift-hrm"),
+                .product(name: "Application", package: "swift-hrm"),
             ],
             path: "Sources",
             // No Swift main: the entry point is CFuzzer's hrm_fuzz_main.

@@ -1,14 +1,16 @@
 import Foundation
-import HRM
+import Application
+import Models
 import Puzzles
 import Tensors
+import Training
 
 /// The fuzz targets: each feeds the bytes to one reader of outside data and checks that what it
 /// accepts is self-consistent. Thrown errors are the readers' answer to bad input and are
 /// fine; a crash, a trap, a hang or an allocation beyond libFuzzer's limits is a bug.
 enum FuzzTarget: String, CaseIterable {
     case npy, safetensors, datasetJSON = "dataset-json", identifiersJSON = "identifiers-json"
-    case manifest, arcTask = "arc-task", sudokuText = "sudoku-text", sudokuCSV = "sudoku-csv", mazeText = "maze-text"
+    case manifest, modelConfig = "model-config", runConfig = "run-config", arcTask = "arc-task", sudokuText = "sudoku-text", sudokuCSV = "sudoku-csv", mazeText = "maze-text"
 
     func run(_ data: Data) {
         switch self {
@@ -33,6 +35,12 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? PuzzleDataset.decodeIdentifiers(data, file: "identifiers.json")
         case .manifest:
             _ = try? ModelPackage.decodeManifest(data, file: "manifest.json")
+        case .modelConfig:
+            if let config = try? JSONDecoder().decode(ModelConfiguration.self, from: data) {
+                _ = try? JSONEncoder().encode(config)
+            }
+        case .runConfig:
+            _ = try? JSONDecoder().decode(RunConfiguration.self, from: data)
         case .arcTask:
             if let task = try? ARCTask(parsing: data, source: "task.json", name: "fuzz") {
                 for pair in task.train + task.test {
