@@ -14,7 +14,9 @@ struct SolveCommand: ParsableCommand {
             PUZZLE is a Sudoku as 81 characters ('.' or '0' for blanks), or a file holding a \
             Sudoku, a maze (rows of '#', ' ', 'S', 'G') or an ARC task (.json). The trace shows \
             the predicted grid after each ACT step, the cells that changed, and what the halting rule compares (HRM: q_halt − q_continue; TRM: q_halt; \
-            the model stops at the first step where it is > 0); Sudokus and mazes are then checked by the classical verifier.
+            it says halt where that is > 0). The answer is the last step's, as `hrm eval` measures the \
+            model alone; --halt early answers at the first step the Q head says halt instead. Sudokus \
+            and mazes are then checked by the classical verifier.
 
             Without --checkpoint a Sudoku goes to the shipped TRM model (sudoku-9x9-trm, the \
             stronger one; --checkpoint sudoku-9x9 asks the shipped HRM). Shipped models are \
@@ -45,6 +47,8 @@ struct SolveCommand: ParsableCommand {
     var puzzle: String
     @Option(help: "ACT steps to run (default: the model's halt_max_steps).")
     var maxSteps: Int?
+    @Option(help: "Where the answer is taken: max (after the last step, as eval measures the model alone) or early (the first step the Q head says halt).")
+    var halt: EvalCommand.HaltMode = .max
     @Option(help: "Sudoku only: views of the puzzle to ask until the rules accept an answer (1: the puzzle as given).")
     var views: Int = 1
     @Option(help: "Sudoku only: asks per view, the model's surest cells written in as givens between them (1: none).")
@@ -63,6 +67,7 @@ struct SolveCommand: ParsableCommand {
     func run() throws {
         let solver = Solver(model: try loadModel(try checkpoint ?? shippedSudokuModel(), config: config))
         if let maxSteps { solver.maxSteps = maxSteps }
+        solver.haltEarly = halt == .early
         solver.views = views
         solver.rounds = rounds
         let isFile = FileManager.default.fileExists(atPath: puzzle)
@@ -163,15 +168,20 @@ func printTrace<P>(_ s: Solution<P>, cells: (P) -> [String], columns: Int, highl
     for (k, step) in s.steps.enumerated() {
         let now = cells(step)
         let changed = previous.map { p in zip(p, now).filter { $0 != $1 }.count } ?? now.count
-        print(traceLine(s.trace[k], step: k + 1, changed: changed, isHaltStep: k + 1 == s.haltStep))
+        let firstHalt = s.trace.firstIndex(where: \.halts).map { $0 + 1 }
+        print(traceLine(s.trace[k], step: k + 1, changed: changed, isHaltStep: k + 1 == s.haltStep,
+                        isFirstHalt: k + 1 == firstHalt))
         print(TraceRenderer.grid(now, previous: previous, columns: columns, highlight: highlight))
         previous = now
     }
 }
 
-/// One step's line of the trace: what the halting rule compares, and where the model stops.
-func traceLine(_ step: ReasoningStep, step k: Int, changed: Int, isHaltStep: Bool) -> String {
-    let stops = !isHaltStep ? "" : step.halts ? "  ← > 0: the model stops here" : "  ← its last step: the model stops here"
+/// One step's line of the trace: what the halting rule compares, where the Q head first says
+/// halt, and the step whose answer is given.
+func traceLine(_ step: ReasoningStep, step k: Int, changed: Int, isHaltStep: Bool, isFirstHalt: Bool = false) -> String {
+    let stops = isHaltStep
+        ? (step.halts && isFirstHalt ? "  ← > 0: the model stops here" : "  ← the answer (its last step)")
+        : isFirstHalt ? "  ← > 0: the Q head says halt here (--halt early answers here)" : ""
     return String(format: "step %d: %@ = %+.3f, %d cell(s) changed%@", k, step.halting.marginName, step.haltMargin, changed, stops)
 }
 

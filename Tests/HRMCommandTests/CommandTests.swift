@@ -403,8 +403,12 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
     @Test func solveShowsTheHaltRuleAndPuzzlesWithSeveralSolutions() throws {
         let step = ReasoningStep(prediction: [], qHalt: 0.4, qContinue: 1.2)
         #expect(traceLine(step, step: 2, changed: 3, isHaltStep: false) == "step 2: q_halt − q_continue = -0.800, 3 cell(s) changed")
-        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 3, changed: 0, isHaltStep: true)
+        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 3, changed: 0, isHaltStep: true, isFirstHalt: true)
             .hasSuffix("+3.000, 0 cell(s) changed  ← > 0: the model stops here"))
+        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 3, changed: 0, isHaltStep: false, isFirstHalt: true)
+            .hasSuffix("← > 0: the Q head says halt here (--halt early answers here)"))
+        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 16, changed: 0, isHaltStep: true)
+            .hasSuffix("← the answer (its last step)"))
         let solver = try Solver.shipped()
         var cells = try Sudoku(parsing: "534678912672195348198342567859761423426853791713924856961537284287419635345286179").cells
         for i in 0..<45 { cells[i] = 0 }

@@ -58,9 +58,15 @@ import Testing
         let solver = try Solver.shipped()
         let s = try solver.solve(try Sudoku(parsing: "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"))
         #expect(s.isVerified == true && s.hasUniqueSolution == true)
-        // The answer is taken at the first step the halting rule fires: q_halt > q_continue.
-        let first = s.trace.firstIndex { $0.haltMargin > 0 }.map { $0 + 1 } ?? s.trace.count
-        #expect(s.haltStep == first && s.trace[s.haltStep - 1].halts == (s.trace[s.haltStep - 1].haltMargin > 0))
+        #expect(solver.model.reasoningConfiguration.architecture == .trm, "the default shipped model is the TRM")
+        // By default the answer is the last step's (as eval measures the model alone) ...
+        #expect(s.haltStep == s.trace.count && s.trace.count == solver.model.reasoningConfiguration.haltMaxSteps)
+        // ... and with haltEarly the first step the halting rule fires (TRM: q_halt > 0).
+        solver.haltEarly = true
+        let early = try solver.solve(try Sudoku(parsing: "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"))
+        let first = early.trace.firstIndex { $0.qHalt > 0 }.map { $0 + 1 } ?? early.trace.count
+        #expect(early.haltStep == first && early.trace[early.haltStep - 1].halts == (early.trace[early.haltStep - 1].haltMargin > 0))
+        #expect(early.answer == early.steps[first - 1] && s.answer == s.steps[s.steps.count - 1])
     }
 
     /// A puzzle with several solutions is said to have them (not called wrong).
