@@ -37,6 +37,10 @@ public struct Solution<Puzzle> {
     public var view = 0
     /// Views asked before this one was accepted or the last was tried.
     public var viewsTried = 1
+    /// Sudoku with `Solver.trajectories` > 1: the trajectory the Q head chose (0: the puzzle
+    /// as given, unperturbed) among `trajectoriesRun`.
+    public var trajectory = 0
+    public var trajectoriesRun = 1
     /// Sudoku with `Solver.rounds` > 1: which ask of its view this run is (1: the first), and how
     /// many of the model's surest cells from the earlier asks it was given as extra givens.
     public var round = 1
@@ -71,6 +75,12 @@ public final class Solver {
     /// Sudoku: views to ask until the rules accept an answer (`SudokuViews`; the rules, not the
     /// Q head, then say when each view stops); 1 asks the model alone.
     public var views = 1
+    /// Sudoku: runs of the puzzle (`SudokuViews.chooseByQHead`: trajectory k > 0 in view k,
+    /// from initial states perturbed by `trajectoryNoise`), the answer taken from the run whose
+    /// final q_halt is highest; no rules check. 1: off. Not combined with `views`/`rounds`.
+    public var trajectories = 1
+    public var trajectoryNoise: Float = 0
+    public var trajectoryViews = true
     /// Sudoku: asks per view, the model's surest cells written in as givens between them
     /// (`SudokuViews.solve`'s `rounds`); 1: none.
     public var rounds = 1
@@ -119,6 +129,16 @@ public final class Solver {
         }
         func grid(_ step: ReasoningStep) -> Sudoku { SudokuDataset.sudoku(tokens: step.prediction.map { UInt8(clamping: $0) }) }
         let unique = classical.solutions.count == 1
+        if trajectories > 1 {
+            let c = SudokuViews.chooseByQHead(model: model, puzzles: [sudoku], trajectories: trajectories, noise: trajectoryNoise,
+                                              views: trajectoryViews, maxSteps: maxSteps)[0]
+            var s = Solution(answer: c.grid, steps: c.grids, trace: c.trace, haltStep: c.grids.count,
+                             isVerified: sudoku.isSolved(by: c.grid))
+            s.trajectory = c.trajectory
+            s.trajectoriesRun = trajectories
+            s.hasUniqueSolution = unique
+            return s
+        }
         guard views > 1 || rounds > 1 else {
             let (trace, halt) = run(SudokuDataset.tokens(sudoku))
             let steps = trace.map(grid)

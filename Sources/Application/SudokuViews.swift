@@ -190,6 +190,85 @@ public enum SudokuViews {
         return traces.enumerated().map { row, trace in (trace, trace.map { grid(row, $0) }) }
     }
 
+    /// One puzzle's answer chosen by the Q head among several trajectories.
+    public struct Chosen: Equatable, Sendable {
+        /// The chosen trajectory's last answer, in the puzzle's own grid.
+        public var grid: Sudoku
+        /// Which trajectory gave it (0: the puzzle as given, unperturbed), and its final q_halt.
+        public var trajectory: Int
+        public var qHalt: Float
+        /// Every trajectory's last answer (in the puzzle's grid), for scoring what a perfect
+        /// chooser would get.
+        public var candidates: [Sudoku]
+        /// ACT steps over all trajectories.
+        public var steps: Int
+        /// The chosen trajectory's trace, and its answer after each step in the puzzle's grid.
+        public var trace: [ReasoningStep]
+        public var grids: [Sudoku]
+    }
+
+    /// Test-time scaling by the model's own judgement, with no rules check anywhere: every
+    /// puzzle runs `trajectories` times for `maxSteps` ACT steps — trajectory 0 as given;
+    /// trajectory k > 0 from initial states perturbed by Gaussian noise of standard deviation
+    /// `noise` and, with `views`, in view k of the puzzle — and the answer is the last step of the
+    /// trajectory whose final q_halt (the Q head's belief that its answer is right) is highest.
+    /// Everything is a function of (`seed`, the puzzle's index, k): results do not depend on batching.
+    public static func chooseByQHead(model: any ReasoningModel, puzzles: [Sudoku], trajectories: Int, noise: Float,
+                                     views: Bool, seed: UInt64 = 0, batchSize: Int = 64, maxSteps: Int? = nil,
+                                     progress: (Int, Int) -> Void = { _, _ in }) -> [Chosen] {
+        precondition(trajectories >= 1 && batchSize >= 1 && noise >= 0)
+        let steps = maxSteps ?? model.reasoningConfiguration.haltMaxSteps
+        var chosen: [Chosen?] = Array(repeating: nil, count: puzzles.count)
+        for start in stride(from: 0, to: puzzles.count, by: batchSize) {
+            let chunk = Array(start..<min(start + batchSize, puzzles.count))
+            for k in 0..<trajectories {
+                let augmentations = chunk.map { views ? augmentation(view: k, puzzle: $0, seed: seed) : .identity }
+                let inputs = zip(chunk, augmentations).flatMap { i, a in SudokuDataset.tokens(a.apply(puzzles[i])).map(Int32.init) }
+                let perturbation: [(scale: Float, seed: UInt64)] = chunk.map { i in
+                    var rng = SplitMix(seed: seed ^ 0x5851_F42D_4C95_7F2D &* UInt64(i &+ 1) &+ UInt64(k))
+                    return (k == 0 ? 0 : noise, rng.next())
+                }
+                let traces = Evaluator.trace(model: model, inputs: inputs, puzzleIdentifiers: Array(repeating: 0, count: chunk.count),
+                                             steps: steps, startNoise: perturbation)
+                for (row, i) in chunk.enumerated() {
+                    let last = traces[row].last!
+                    func grid(_ step: ReasoningStep) -> Sudoku {
+                        augmentations[row].invert(SudokuDataset.sudoku(tokens: step.prediction.map { UInt8(clamping: $0) }))
+                    }
+                    let answer = grid(last)
+                    var c = chosen[i] ?? Chosen(grid: answer, trajectory: 0, qHalt: last.qHalt, candidates: [], steps: 0,
+                                                trace: traces[row], grids: traces[row].map(grid))
+                    if last.qHalt > c.qHalt {
+                        (c.grid, c.trajectory, c.qHalt) = (answer, k, last.qHalt)
+                        (c.trace, c.grids) = (traces[row], traces[row].map(grid))
+                    }
+                    let grid = answer
+                    c.candidates.append(grid)
+                    c.steps += traces[row].count
+                    chosen[i] = c
+                }
+            }
+            progress(chunk.last! + 1, puzzles.count)
+        }
+        return chosen.map { $0! }
+    }
+
+    /// `chooseByQHead` scored against known solutions.
+    public static func scoreByQHead(model: any ReasoningModel, puzzles: [Sudoku], solutions: [Sudoku], trajectories: Int,
+                                    noise: Float, views: Bool, seed: UInt64 = 0, batchSize: Int = 64, maxSteps: Int? = nil,
+                                    progress: (Int, Int) -> Void = { _, _ in }) -> TrajectoryScore {
+        precondition(puzzles.count == solutions.count)
+        let start = Date()
+        let answers = chooseByQHead(model: model, puzzles: puzzles, trajectories: trajectories, noise: noise, views: views,
+                                    seed: seed, batchSize: batchSize, maxSteps: maxSteps, progress: progress)
+        let n = Double(max(puzzles.count, 1))
+        return TrajectoryScore(trajectories: trajectories, noise: Double(noise), views: views,
+                               exactAccuracy: Double(zip(answers, solutions).filter { $0.grid == $1 }.count) / n,
+                               anyRight: Double(zip(answers, solutions).filter { a, s in a.candidates.contains(s) }.count) / n,
+                               meanSteps: Double(answers.map(\.steps).reduce(0, +)) / n,
+                               seconds: Date().timeIntervalSince(start))
+    }
+
     /// Exact accuracy of `solve` against known solutions.
     public static func score(model: any ReasoningModel, puzzles: [Sudoku], solutions: [Sudoku], views: Int,
                              rounds: Int = 1, seed: UInt64 = 0, batchSize: Int = 64, maxSteps: Int? = nil,

@@ -18,13 +18,16 @@ struct DemoCommand: ParsableCommand {
             1. Loads the shipped models (models/sudoku-9x9-trm and models/sudoku-9x9, each checked \
             against its manifest; --model picks others, and may be repeated), \
             generates --puzzles 9×9 Sudokus it never saw (blanks drawn from --blanks), and prints \
-            its exact accuracy by number of blanks, each puzzle answered at the step its Q head \
-            halts (as hrm solve answers), the accuracy when every puzzle runs all ACT steps, and \
-            the accuracy when each puzzle may be asked again in up to --views views (digits \
+            its exact accuracy by number of blanks, each puzzle running all ACT steps (as the \
+            reference evaluates and hrm solve answers), beside it halting where its Q head says \
+            halt, and the accuracy when each puzzle may be asked again in up to --views views (digits \
             relabelled, grid transposed and shuffled) until the rules accept an answer (each \
             view thinking until its answer obeys the rules or its last step, and asked up to \
-            --rounds times, the model's surest cells written in as givens between asks). \
-            With several models, a table puts their accuracies side by side. 2. Shows one solve by \
+            --rounds times, the model's surest cells written in as givens between asks). Then, on \
+            --hard-puzzles fresh rated-hard puzzles (--min-rating 20: Sudoku-Extreme's difficulty), \
+            a table of every test-time mode with its model calls per puzzle: alone, halting early, \
+            the Q head choosing among --trajectories views (no rules check), and the rules-checked \
+            views × rounds. With several models, a table puts their accuracies side by side. 2. Shows one solve by \
             the first model, step by step. 3. Trains a small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
             evaluates it on fresh puzzles. DIR gets the data, the live run, its curves and \
             report.json; the shipped models are only read.
@@ -59,6 +62,12 @@ struct DemoCommand: ParsableCommand {
     var rounds: Int = 4
     @Option(help: "Random seed of the held-out puzzles (refused if the shipped model's data used it).")
     var seed: UInt64 = 2026
+    @Option(name: .customLong("hard-puzzles"), help: "Fresh rated-hard 9×9 puzzles (rating ≥ --min-rating) for the hard table (0 skips it).")
+    var hardPuzzles: Int = 100
+    @Option(name: .customLong("min-rating"), help: "Least rating (classical-solver backtracks) of the hard puzzles; 20 is Sudoku-Extreme's difficulty.")
+    var minRating: Int = 20
+    @Option(help: "Trajectories for the hard table's Q-head column: views of the puzzle, the answer the Q head rates highest (1 turns it off).")
+    var trajectories: Int = 8
 
     func validate() throws {
         guard minutes > 0, minutes <= 60 else { throw ValidationError("--minutes must be in (0, 60]; got \(minutes).") }
@@ -66,6 +75,9 @@ struct DemoCommand: ParsableCommand {
         guard liveCount >= 16 else { throw ValidationError("--live-count must be at least 16; got \(liveCount).") }
         guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
         guard (1...16).contains(rounds) else { throw ValidationError("--rounds must be 1 to 16; got \(rounds).") }
+        guard (0...10_000).contains(hardPuzzles) else { throw ValidationError("--hard-puzzles must be 0 to 10000; got \(hardPuzzles).") }
+        guard (1...200).contains(minRating) else { throw ValidationError("--min-rating must be 1 to 200; got \(minRating).") }
+        guard (1...256).contains(trajectories) else { throw ValidationError("--trajectories must be 1 to 256; got \(trajectories).") }
         guard SmallSudoku.sizes.contains(liveSize) else { throw ValidationError("--live-size must be 4 or 6; got \(liveSize).") }
         _ = try blankRange()
     }
@@ -93,10 +105,17 @@ struct DemoCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var report: [String: Any] = [:]
         var reports: [[String: Any]] = []
+        var hard: [(puzzle: Sudoku, solution: Sudoku)] = []
+        if hardPuzzles > 0 {
+            let bar = ProgressBar("generating \(hardPuzzles) rated-hard puzzles (rating ≥ \(minRating))", total: hardPuzzles, unit: "puzzles")
+            hard = SudokuDataset.generate(count: hardPuzzles, generator: SudokuGenerator(minimumRating: minRating), seed: seed &+ 1) { bar.update($0) }
+                .map { (puzzle: $0.puzzle, solution: $0.solution) }
+            bar.finish()
+        }
         for (k, model) in models.enumerated() {
             if k > 0 { print("") }
             reports.append(try shipped(dir, model: model, number: models.count > 1 ? "1\(Character(UnicodeScalar(97 + k)!))" : "1",
-                                       showSolve: k == 0))
+                                       showSolve: k == 0, hard: hard))
         }
         if reports.count > 1 { printSideBySide(reports) }
         report["shipped"] = reports[0]
@@ -130,9 +149,22 @@ struct DemoCommand: ParsableCommand {
             return cell(b)
         }
         print("   all      " + all.joined())
+        guard reports.allSatisfy({ $0["hard"] != nil }) else { return }
+        let hardRows: [(String, String)] = [("alone", "exact_accuracy"), ("early", "exact_accuracy_halt_early"),
+                                            ("Q head", "exact_accuracy_trajectories"), ("rules", "exact_accuracy_views")]
+        print("   rated-hard (≥ \(minRating)), the same \(hardPuzzles) puzzles: alone, halting early, the Q head over \(trajectories) views, the rules over \(viewsAndRounds(views, rounds)):")
+        for (name, key) in hardRows {
+            let cells = reports.map { r -> String in
+                guard let h = r["hard"] as? [String: Any], let e = h[key] as? Double else { return "—".padding(toLength: 16, withPad: " ", startingAt: 0) }
+                return String(format: "%5.1f%%", 100 * e).padding(toLength: 16, withPad: " ", startingAt: 0)
+            }
+            guard cells.contains(where: { !$0.hasPrefix("—") }) else { continue }
+            print("   " + name.padding(toLength: 9, withPad: " ", startingAt: 0) + cells.joined())
+        }
     }
 
-    private func shipped(_ dir: URL, model: String, number: String, showSolve: Bool) throws -> [String: Any] {
+    private func shipped(_ dir: URL, model: String, number: String, showSolve: Bool,
+                         hard: [(puzzle: Sudoku, solution: Sudoku)]) throws -> [String: Any] {
         let package: ModelPackage
         do { package = try ModelPackage(directory: URL(fileURLWithPath: model)) } catch let e as ModelPackageError {
             throw CommandError(e.description)
@@ -142,8 +174,8 @@ struct DemoCommand: ParsableCommand {
             let words = command.split(separator: " ")
             return words.firstIndex(of: "--seed").flatMap { $0 + 1 < words.count ? UInt64(words[$0 + 1]) : nil }
         }
-        guard !used.contains(seed) else {
-            throw CommandError("--seed \(seed) made the shipped model's training data (\(ModelPackage.manifestFile)); pick another so the puzzles are new.")
+        guard !used.contains(seed), hard.isEmpty || !used.contains(seed &+ 1) else {
+            throw CommandError("--seed \(used.contains(seed) ? seed : seed &+ 1) made the shipped model's training data (\(ModelPackage.manifestFile)); pick another --seed so the puzzles are new (the hard puzzles use --seed + 1).")
         }
         let shape = package.model.reasoningConfiguration
         guard shape.sequenceLength == 81, shape.vocabularySize == SudokuDataset.vocabularySize else {
@@ -162,14 +194,13 @@ struct DemoCommand: ParsableCommand {
         let split = SudokuDataset.build(train: [], test: fresh, augmentations: 0, using: &rng).splits["test"]!
 
         let evalBar = ProgressBar("   solving", total: puzzles, unit: "puzzles")
-        // Answers at the step the Q head halts, as `hrm solve` gives them (the model was trained to
-        // decide when to stop; running past that step can only change a finished answer).
-        let (result, buckets) = Evaluator.evaluateByDifficulty(model: package.model, split: split, batchSize: 64,
-                                                               haltEarly: true) { done, _ in
+        // Every puzzle runs all ACT steps, as the reference evaluates and `hrm solve` answers;
+        // halting early (where the Q head says halt) beside it.
+        let (result, buckets) = Evaluator.evaluateByDifficulty(model: package.model, split: split, batchSize: 64) { done, _ in
             evalBar.update(done)
         }
         evalBar.finish()
-        let allSteps = Evaluator.evaluate(model: package.model, split: split, batchSize: 64)
+        let (early, earlyBuckets) = Evaluator.evaluateByDifficulty(model: package.model, split: split, batchSize: 64, haltEarly: true)
         // The same puzzles again, each asked in up to `views` views × `rounds` rounds until the rules accept an answer.
         let viewStart = Date()
         let viewBar = ProgressBar("   up to \(viewsAndRounds(views, rounds))", total: puzzles, unit: "puzzles")
@@ -186,17 +217,15 @@ struct DemoCommand: ParsableCommand {
             return Double(rows.filter { solvedWithViews[$0] }.count) / Double(max(rows.count, 1))
         }
         let column = checked ? "   exact, ≤ \(viewsAndRounds(views, rounds))" : ""
-        print("   blanks    puzzles   exact   blank cells right" + column)
-        for b in buckets {
-            print(String(format: "   %2d–%2d   %7d   %5.1f%%   %5.1f%%", b.blanks.lowerBound, b.blanks.upperBound, b.count,
-                         100 * b.exactAccuracy, 100 * b.blankCellAccuracy)
+        print("   blanks    puzzles   exact   blank cells right   exact, halting early" + column)
+        for (b, e) in zip(buckets, earlyBuckets) {
+            print(String(format: "   %2d–%2d   %7d   %5.1f%%   %5.1f%%              %5.1f%%", b.blanks.lowerBound, b.blanks.upperBound, b.count,
+                         100 * b.exactAccuracy, 100 * b.blankCellAccuracy, 100 * e.exactAccuracy)
                   + (checked ? String(repeating: " ", count: column.count - 6) + String(format: "%5.1f%%", 100 * viewAccuracy(b.blanks)) : ""))
         }
-        print(String(format: "   all       %7d   %5.1f%%   %5.1f%%   (%.1f s, %.2f of %d ACT steps on average: each puzzle stops when its Q head says halt)",
-                     result.count, 100 * result.exactAccuracy, 100 * result.changedCellAccuracy, result.seconds,
-                     result.meanSteps, result.maxSteps))
-        print(String(format: "   running all %d ACT steps instead (as the reference evaluates): %.1f%% exact, %.1f%% of blank cells",
-                     allSteps.maxSteps, 100 * allSteps.exactAccuracy, 100 * allSteps.changedCellAccuracy))
+        print(String(format: "   all       %7d   %5.1f%%   %5.1f%%              %5.1f%%   (%.1f s; all %d ACT steps, as the reference evaluates; halting early where the Q head says halt: %.2f steps on average)",
+                     result.count, 100 * result.exactAccuracy, 100 * result.changedCellAccuracy, 100 * early.exactAccuracy,
+                     result.seconds, result.maxSteps, early.meanSteps))
         let viewScore = checked ? SudokuViews.Score(answers: answers, solutions: fresh.map(\.solution), views: views,
                                                     rounds: rounds, seconds: viewSeconds) : nil
         if let v = viewScore {
@@ -209,13 +238,14 @@ struct DemoCommand: ParsableCommand {
             "parameters": package.manifest.parameters,
             "puzzles": result.count, "blanks": "\(range.lowerBound)-\(range.upperBound)", "seed": seed,
             "exact_accuracy": result.exactAccuracy, "blank_cell_accuracy": result.changedCellAccuracy,
-            "seconds": result.seconds, "act_steps": result.maxSteps, "mean_act_steps": result.meanSteps,
-            "halting": "q_head",
-            "exact_accuracy_all_steps": allSteps.exactAccuracy, "blank_cell_accuracy_all_steps": allSteps.changedCellAccuracy,
+            "seconds": result.seconds, "act_steps": result.maxSteps, "halting": "all_steps",
+            "exact_accuracy_halt_early": early.exactAccuracy, "blank_cell_accuracy_halt_early": early.changedCellAccuracy,
+            "mean_act_steps_halt_early": early.meanSteps,
             "views": views, "rounds": rounds]
-        var byBlanks: [[String: Any]] = buckets.map {
-            ["blanks": "\($0.blanks.lowerBound)-\($0.blanks.upperBound)", "puzzles": $0.count,
-             "exact_accuracy": $0.exactAccuracy, "blank_cell_accuracy": $0.blankCellAccuracy]
+        var byBlanks: [[String: Any]] = zip(buckets, earlyBuckets).map { b, e in
+            ["blanks": "\(b.blanks.lowerBound)-\(b.blanks.upperBound)", "puzzles": b.count,
+             "exact_accuracy": b.exactAccuracy, "blank_cell_accuracy": b.blankCellAccuracy,
+             "exact_accuracy_halt_early": e.exactAccuracy]
         }
         // The views figures only when views or rounds were asked (with neither they would be the model alone).
         if let v = viewScore {
@@ -226,8 +256,49 @@ struct DemoCommand: ParsableCommand {
             for (k, b) in buckets.enumerated() { byBlanks[k]["exact_accuracy_views"] = viewAccuracy(b.blanks) }
         }
         report["by_blanks"] = byBlanks
+        if !hard.isEmpty { report["hard"] = hardTable(package.model, hard) }
         if showSolve { try showOneSolve(package.model, fresh: fresh) }
         return report
+    }
+
+    /// The rated-hard table: the model alone, halting early, the Q head choosing among
+    /// `trajectories` views (no rules check), and the rules-checked views × rounds, each with its
+    /// model calls (ACT steps) per puzzle.
+    private func hardTable(_ model: any ReasoningModel, _ hard: [(puzzle: Sudoku, solution: Sudoku)]) -> [String: Any] {
+        var rng = SplitMix(seed: seed &+ 1)
+        let split = SudokuDataset.build(train: [], test: hard, augmentations: 0, using: &rng).splits["test"]!
+        let alone = Evaluator.evaluate(model: model, split: split, batchSize: 64)
+        let early = Evaluator.evaluate(model: model, split: split, batchSize: 64, haltEarly: true)
+        print("   on \(hard.count) fresh rated-hard Sudokus (the classical solver backtracks ≥ \(minRating) times, Sudoku-Extreme's difficulty; seed \(seed &+ 1)):")
+        print("   mode                                          exact   model calls per puzzle")
+        func line(_ name: String, _ exact: Double, _ calls: Double, _ note: String = "") {
+            print("   " + name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%5.1f%%   %6.1f", 100 * exact, calls) + note)
+        }
+        line("alone (all \(alone.maxSteps) ACT steps)", alone.exactAccuracy, alone.meanSteps)
+        line("alone, halting early", early.exactAccuracy, early.meanSteps)
+        var table: [String: Any] = ["puzzles": hard.count, "min_rating": minRating, "seed": seed &+ 1,
+                                    "exact_accuracy": alone.exactAccuracy, "calls": alone.meanSteps,
+                                    "exact_accuracy_halt_early": early.exactAccuracy, "calls_halt_early": early.meanSteps]
+        if trajectories > 1 {
+            let bar = ProgressBar("   \(trajectories) trajectories", total: hard.count, unit: "puzzles")
+            let t = SudokuViews.scoreByQHead(model: model, puzzles: hard.map(\.puzzle), solutions: hard.map(\.solution),
+                                             trajectories: trajectories, noise: 0, views: true, seed: seed &+ 1) { done, _ in bar.update(done) }
+            bar.finish()
+            line("Q head over \(trajectories) views (no rules check)", t.exactAccuracy, t.meanSteps,
+                 String(format: "   (one of them right: %.1f%%)", 100 * t.anyRight))
+            table["trajectories"] = trajectories
+            (table["exact_accuracy_trajectories"], table["calls_trajectories"]) = (t.exactAccuracy, t.meanSteps)
+        }
+        if views > 1 || rounds > 1 {
+            let bar = ProgressBar("   up to \(viewsAndRounds(views, rounds))", total: hard.count, unit: "puzzles")
+            let v = SudokuViews.score(model: model, puzzles: hard.map(\.puzzle), solutions: hard.map(\.solution),
+                                      views: views, rounds: rounds, seed: seed &+ 1) { done, _ in bar.update(done) }
+            bar.finish()
+            line("rules: up to \(viewsAndRounds(views, rounds))", v.exactAccuracy, v.meanSteps,
+                 String(format: "   (%.2f asks per puzzle)", v.meanAsks))
+            (table["exact_accuracy_views"], table["calls_views"], table["mean_asks"]) = (v.exactAccuracy, v.meanSteps, v.meanAsks)
+        }
+        return table
     }
 
     /// 2. One solve, step by step: the first fresh puzzle with ≥ 30 blanks the model solves, else
@@ -252,7 +323,7 @@ struct DemoCommand: ParsableCommand {
             let changed = (0..<81).filter { step.cells[$0] != previous.cells[$0] }.count
             let right = blanks.filter { step.cells[$0] == shown.solution.cells[$0] }.count
             print(String(format: "   step %d: %2d cells changed, %2d of %d blanks right, %@ %+.2f%@", k + 1, changed, right,
-                         blanks.count, solution.trace[k].halting.marginName, solution.trace[k].haltMargin, k + 1 == solution.haltStep ? "  ← stops here" : ""))
+                         blanks.count, solution.trace[k].halting.marginName, solution.trace[k].haltMargin, k + 1 == solution.haltStep ? "  ← the answer" : ""))
             previous = step
         }
         var answer = solution.answer.description.split(separator: "\n").map(String.init)

@@ -48,6 +48,7 @@ struct EvalCommand: ParsableCommand {
     var views: Int = 1
     @Option(help: "9×9 Sudoku only: also score asking each view up to R times, the model's surest cells written in as givens between asks (as hrm solve --rounds).")
     var rounds: Int = 1
+    @OptionGroup var trajectoryOptions: TrajectoryOptions
     @Option(help: "ARC only: where to write the Kaggle-style submission (two attempts per test input).")
     var submission: String = "submission.json"
     @OptionGroup var output: ForceOption
@@ -76,6 +77,10 @@ struct EvalCommand: ParsableCommand {
         let isARC = s.metadata.vocabularySize == ARCEncoding.vocabularySize && s.metadata.sequenceLength == ARCEncoding.sequenceLength
         let isSudoku = s.metadata.vocabularySize == SudokuDataset.vocabularySize && s.metadata.sequenceLength == 81
         let checked = views > 1 || rounds > 1
+        let trajectories = trajectoryOptions.trajectories > 1
+        guard !trajectories || isSudoku else {
+            throw CommandError("--trajectories needs a 9×9 Sudoku dataset (seq_len 81, vocab_size \(SudokuDataset.vocabularySize)); \(data) has seq_len \(s.metadata.sequenceLength) and vocab_size \(s.metadata.vocabularySize).")
+        }
         guard !checked || isSudoku else {
             throw CommandError("\(views > 1 ? "--views" : "--rounds") needs a 9×9 Sudoku dataset (seq_len 81, vocab_size \(SudokuDataset.vocabularySize)); \(data) has seq_len \(s.metadata.sequenceLength) and vocab_size \(s.metadata.vocabularySize).")
         }
@@ -88,7 +93,7 @@ struct EvalCommand: ParsableCommand {
         var report = Evaluator.evaluate(model: model, split: s, batchSize: batch, maxSteps: maxSteps,
                                         haltEarly: halt == .early, limit: limit,
                                         progress: { done, _ in bar?.update(done) }) { b, row, step in
-            if checked {
+            if checked || trajectories {
                 func sudoku(_ tokens: [Int32]) -> Sudoku { SudokuDataset.sudoku(tokens: tokens[(row * 81)..<((row + 1) * 81)].map { UInt8(clamping: $0) }) }
                 sudokus.append((sudoku(b.inputs), sudoku(b.labels)))
             }
@@ -105,6 +110,14 @@ struct EvalCommand: ParsableCommand {
             report.sudokuViews = SudokuViews.score(model: model, puzzles: sudokus.map(\.puzzle), solutions: sudokus.map(\.solution),
                                                    views: views, rounds: rounds, batchSize: batch, maxSteps: maxSteps) { done, _ in viewBar?.update(done) }
             viewBar?.finish()
+        }
+        if trajectories {
+            let t = trajectoryOptions
+            let trajectoryBar = json ? nil : ProgressBar("\(t.trajectories) trajectories", total: sudokus.count, unit: "puzzles")
+            report.trajectories = SudokuViews.scoreByQHead(model: model, puzzles: sudokus.map(\.puzzle), solutions: sudokus.map(\.solution),
+                                                           trajectories: t.trajectories, noise: t.perturbation == .views ? 0 : t.trajectoryNoise, views: t.perturbation.usesViews,
+                                                           batchSize: batch, maxSteps: maxSteps) { done, _ in trajectoryBar?.update(done) }
+            trajectoryBar?.finish()
         }
         if isARC {
             report.arc = scorer.score()
@@ -125,6 +138,10 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "with up to %@ until the rules accept an answer: exact accuracy %.4f (%.2f views, %.2f asks, %.1f ACT steps per puzzle; %.1f s)",
                          viewsAndRounds(v.views, v.rounds), v.exactAccuracy, v.meanViewsTried, v.meanAsks, v.meanSteps, v.seconds))
         }
+        if let t = report.trajectories {
+            print(String(format: "with %d trajectories (%@), the Q head choosing: exact accuracy %.4f (one of them right: %.4f; %.1f ACT steps per puzzle; %.1f s)",
+                         t.trajectories, trajectoryOptions.perturbation.describe(noise: t.noise), t.exactAccuracy, t.anyRight, t.meanSteps, t.seconds))
+        }
         if let arc = report.arc {
             print(String(format: "ARC, voting over augmentations: pass@1 %.4f, pass@2 %.4f (%d tasks, %d test inputs); wrote %@",
                          arc.passAt["pass@1"] ?? 0, arc.passAt["pass@2"] ?? 0, arc.tasks, arc.testInputs, submission))
@@ -133,6 +150,35 @@ struct EvalCommand: ParsableCommand {
         for (k, (e, c)) in zip(report.exactAccuracyPerStep, report.cellAccuracyPerStep).enumerated() {
             print(String(format: "  step %2d  %.4f  %.4f  %@", k + 1, e, c, String(repeating: "█", count: Int(e * 40))))
         }
+    }
+}
+
+/// Test-time trajectories chosen by the Q head (`SudokuViews.chooseByQHead`), for eval, solve and demo.
+struct TrajectoryOptions: ParsableArguments {
+    @Option(help: "9×9 Sudoku only: run each puzzle K times (perturbed starts and/or views) and answer with the run whose q_halt is highest; no rules check (1: off).")
+    var trajectories: Int = 1
+    @Option(help: "Standard deviation of the Gaussian noise added to the initial states of trajectories 1…K−1.")
+    var trajectoryNoise: Float = TrajectoryOptions.defaultNoise
+    @Option(help: "What differs between trajectories: noise (perturbed starts), views (augmented views of the puzzle) or both.")
+    var perturbation: Perturbation = .views
+
+    static let defaultNoise: Float = 1
+
+    enum Perturbation: String, ExpressibleByArgument, CaseIterable {
+        case noise, views, both
+        var usesViews: Bool { self != .noise }
+        func describe(noise: Double) -> String {
+            switch self {
+            case .noise: return String(format: "start noise %.2f", noise)
+            case .views: return "augmented views"
+            case .both: return String(format: "augmented views, start noise %.2f", noise)
+            }
+        }
+    }
+
+    func validate() throws {
+        guard (1...256).contains(trajectories) else { throw ValidationError("--trajectories must be 1 to 256; got \(trajectories).") }
+        guard trajectoryNoise >= 0, trajectoryNoise.isFinite else { throw ValidationError("--trajectory-noise must be 0 or more; got \(trajectoryNoise).") }
     }
 }
 

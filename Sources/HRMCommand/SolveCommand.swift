@@ -28,13 +28,18 @@ struct SolveCommand: ParsableCommand {
             --rounds R asks each view up to R times: when an answer breaks a rule, the cells the \
             model was surest of (\(Int(SudokuViews.defaultCommitFraction * 100))% of the blanks, only digits that clash with no other cell of \
             its answer) are written in as givens and the smaller puzzle is asked again. Every \
-            digit still comes from the model; a wrong one written in only makes the view fail.
+            digit still comes from the model; a wrong one written in only makes the view fail. \
+            --trajectories K (Sudoku) instead runs the puzzle K times — trajectory k > 0 in view k \
+            (--perturbation views, the default), from perturbed initial states (noise) or both — \
+            and answers with the run whose final q_halt is highest: the model's own judgement, no \
+            rules check.
 
             Examples:
               hrm solve "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
               hrm solve --checkpoint sudoku-9x9 "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
               hrm solve --checkpoint runs/s1 ".6..2...9...8.1.....4..7...2...9..8.5.3...4.1.7..6...3...3..2.....9.4...1...8..5."
               hrm solve --views 32 --rounds 4 "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+              hrm solve --trajectories 8 "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
               hrm solve --checkpoint runs/maze maze.txt --json
             """
     )
@@ -53,6 +58,7 @@ struct SolveCommand: ParsableCommand {
     var views: Int = 1
     @Option(help: "Sudoku only: asks per view, the model's surest cells written in as givens between them (1: none).")
     var rounds: Int = 1
+    @OptionGroup var trajectoryOptions: TrajectoryOptions
     @Option(help: "ARC only: the dataset folder the model was trained on, to use the task's puzzle embedding.")
     var data: String?
     @Flag(help: "Print the answer and the trace as JSON.")
@@ -62,17 +68,28 @@ struct SolveCommand: ParsableCommand {
         if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
         guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
         guard (1...16).contains(rounds) else { throw ValidationError("--rounds must be 1 to 16; got \(rounds).") }
+        if trajectoryOptions.trajectories > 1 && (views > 1 || rounds > 1) {
+            throw ValidationError("--trajectories (the Q head chooses) and --views/--rounds (the rules choose) are two ways to ask again; give one.")
+        }
     }
 
     func run() throws {
         let solver = Solver(model: try loadModel(try checkpoint ?? shippedSudokuModel(), config: config))
         if let maxSteps { solver.maxSteps = maxSteps }
         solver.haltEarly = halt == .early
+        let t = trajectoryOptions
+        solver.trajectories = t.trajectories
+        solver.trajectoryViews = t.perturbation.usesViews
+        solver.trajectoryNoise = t.perturbation == .views ? 0 : t.trajectoryNoise
         solver.views = views
         solver.rounds = rounds
         let isFile = FileManager.default.fileExists(atPath: puzzle)
         let text = isFile ? try String(contentsOfFile: puzzle, encoding: .utf8) : puzzle
         let source = isFile ? puzzle : "argument"
+        let isSudoku = !(isFile && puzzle.hasSuffix(".json")) && !(text.contains("#") || text.contains("S"))
+        if !isSudoku && (trajectoryOptions.trajectories > 1 || views > 1 || rounds > 1) {
+            throw CommandError("--trajectories, --views and --rounds are for Sudokus; \(source) is \(isFile && puzzle.hasSuffix(".json") ? "an ARC task" : "a maze").")
+        }
         if isFile && puzzle.hasSuffix(".json") {
             try solveARC(solver, URL(fileURLWithPath: puzzle))
         } else if text.contains("#") || text.contains("S") {
@@ -85,7 +102,9 @@ struct SolveCommand: ParsableCommand {
             let sudoku = try Sudoku(parsing: text, source: source)
             let s = try solver.solve(sudoku)
             let roundNote = s.round == 1 ? "" : ", ask \(s.round) with \(s.committed) of the model's surest cells written in"
-            let viewNote = views == 1 && rounds == 1 ? ""
+            let viewNote = s.trajectoriesRun > 1
+                ? " (trajectory \(s.trajectory) of the \(s.trajectoriesRun) run, the one the Q head rated highest: q_halt \(String(format: "%+.3f", s.trace.last!.qHalt)); no rules check chose it)"
+                : views == 1 && rounds == 1 ? ""
                 : s.isVerified! ? (s.view == 0 ? " (view 0, the puzzle as given\(roundNote))" : " (view \(s.view) of the \(views) asked\(roundNote); views 0–\(s.view - 1) broke a rule)")
                 : " (none of the \(views) views gave an accepted answer; this is view 0's first ask: the puzzle as given)"
             report(s, render: { $0.description.split(separator: "\n").map(String.init) },
@@ -107,7 +126,7 @@ struct SolveCommand: ParsableCommand {
     private func report<P>(_ s: Solution<P>, render: (P) -> [String], cells: (P) -> [String], columns: Int, verdict: String) {
         if json {
             printJSON(["answer": cells(s.answer).joined(), "halt_step": s.haltStep, "verified": s.isVerified as Any,
-                       "view": s.view, "views_tried": s.viewsTried, "round": s.round, "committed": s.committed,
+                       "view": s.view, "views_tried": s.viewsTried, "trajectory": s.trajectory, "trajectories": s.trajectoriesRun, "round": s.round, "committed": s.committed,
                        "asked_with": s.askedWith.map { cells($0).joined() } as Any,
                        "unique_solution": s.hasUniqueSolution as Any,
                        "steps": s.trace.enumerated().map { k, t in

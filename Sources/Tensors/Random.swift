@@ -52,7 +52,7 @@ func unitDouble<G: RandomNumberGenerator>(using generator: inout G) -> Double {
 }
 
 /// A standard normal draw (Box–Muller, one value per call).
-func standardNormal<G: RandomNumberGenerator>(using generator: inout G) -> Double {
+public func standardNormal<G: RandomNumberGenerator>(using generator: inout G) -> Double {
     let u1 = 1 - unitDouble(using: &generator)  // (0, 1]: log stays finite
     let u2 = unitDouble(using: &generator)
     return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)

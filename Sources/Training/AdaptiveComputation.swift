@@ -40,6 +40,11 @@ public final class AdaptiveComputation {
     public var isTraining: Bool
     /// The step cap (`halt_max_steps` unless raised for inference-time scaling).
     public var haltMaxSteps: Int
+    /// Test-time trajectories: per batch row, Gaussian noise of this standard deviation (and a
+    /// stream of its own seed) added to both initial states when the row is reset, so one puzzle
+    /// can be run from several starting points. nil or a zero scale: the model's own initial
+    /// states. Never used in training.
+    public var startNoise: [(scale: Float, seed: UInt64)]? = nil
 
     public init(model: any ReasoningModel, isTraining: Bool = true) {
         self.model = model
@@ -73,6 +78,13 @@ public final class AdaptiveComputation {
             for i in 0..<c.positionCount {
                 (zH.pointer + row * rowSize + i * c.hiddenSize).update(from: model.highInit.pointer, count: c.hiddenSize)
                 (zL.pointer + row * rowSize + i * c.hiddenSize).update(from: model.lowInit.pointer, count: c.hiddenSize)
+            }
+            if let noise = startNoise?[row], noise.scale > 0 {
+                var rng = RandomGenerator(seed: noise.seed)
+                for z in [zH, zL] {
+                    let start = z.pointer + row * rowSize
+                    for j in 0..<rowSize { start[j] += noise.scale * Float(standardNormal(using: &rng)) }
+                }
             }
             carry.steps[row] = 0
             carry.current.inputs.replaceSubrange(row * s..<(row + 1) * s, with: batch.inputs[row * s..<(row + 1) * s])

@@ -31,13 +31,45 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     /// 9×9 Sudoku with views only: exact accuracy when each puzzle may be asked in several views
     /// until the rules accept an answer (`SudokuViews`).
     public var sudokuViews: RulesCheckedScore?
+    /// 9×9 Sudoku with trajectories only: exact accuracy when each puzzle is run several times
+    /// and the answer is the one the model's Q head rates highest (`SudokuViews.chooseByQHead`).
+    public var trajectories: TrajectoryScore?
 
     enum CodingKeys: String, CodingKey {
         case count, exactAccuracy = "exact_accuracy", cellAccuracy = "cell_accuracy"
         case changedCellAccuracy = "changed_cell_accuracy", meanSteps = "mean_steps"
         case exactAccuracyPerStep = "exact_accuracy_per_step", cellAccuracyPerStep = "cell_accuracy_per_step"
         case haltEarly = "halt_early", maxSteps = "max_steps", qHaltAccuracy = "q_halt_accuracy", seconds, arc
-        case sudokuViews = "sudoku_views"
+        case sudokuViews = "sudoku_views", trajectories
+    }
+}
+
+/// Test-time scaling without a rules check: each puzzle run `trajectories` times (from
+/// perturbed initial states and/or in augmented views), the answer taken from the run whose
+/// final q_halt is highest (filled by `SudokuViews.chooseByQHead` in Application).
+public struct TrajectoryScore: Codable, Equatable, Sendable {
+    public var trajectories: Int
+    /// Standard deviation of the start-state noise of every trajectory but the first.
+    public var noise: Double
+    /// Whether trajectory k > 0 sees view k of the puzzle (`SudokuViews.augmentation`).
+    public var views: Bool
+    /// Fraction of puzzles whose chosen answer equals the known solution.
+    public var exactAccuracy: Double
+    /// Fraction where at least one trajectory was right (what a perfect chooser would get).
+    public var anyRight: Double
+    /// ACT steps (model calls) per puzzle over all trajectories.
+    public var meanSteps: Double
+    public var seconds: Double
+
+    public init(trajectories: Int, noise: Double, views: Bool, exactAccuracy: Double, anyRight: Double,
+                meanSteps: Double, seconds: Double) {
+        (self.trajectories, self.noise, self.views, self.exactAccuracy) = (trajectories, noise, views, exactAccuracy)
+        (self.anyRight, self.meanSteps, self.seconds) = (anyRight, meanSteps, seconds)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case trajectories, noise, views, exactAccuracy = "exact_accuracy", anyRight = "any_right"
+        case meanSteps = "mean_steps", seconds
     }
 }
 
@@ -104,8 +136,11 @@ public enum Evaluator {
     /// thinking: evaluation cost follows the Q head. Its trace then ends at that step. `until`,
     /// when given, stops a row the same way when it returns true for (the row, its step), e.g.
     /// when a checker accepts the answer. `withConfidence` fills each step's `confidence`.
+    /// `startNoise` (one per row) perturbs each row's initial states
+    /// (`AdaptiveComputation.startNoise`), for test-time trajectories.
     public static func trace(model: any ReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
                              steps: Int, haltEarly: Bool = false, withConfidence: Bool = false,
+                             startNoise: [(scale: Float, seed: UInt64)]? = nil,
                              until: ((_ row: Int, _ step: ReasoningStep) -> Bool)? = nil) -> [[ReasoningStep]] {
         let c = model.reasoningConfiguration
         let s = c.sequenceLength
@@ -114,12 +149,15 @@ public enum Evaluator {
                                 puzzleIdentifiers: puzzleIdentifiers)
         let act = AdaptiveComputation(model: model, isTraining: false)
         act.haltMaxSteps = max(steps, 1)
+        precondition(startNoise.map { $0.count == puzzleIdentifiers.count } ?? true, "one start noise per row")
+        act.startNoise = startNoise
         var carry = act.initialCarry(batch: batch)
         var rng = RandomGenerator(seed: 0)
         var traces = [[ReasoningStep]](repeating: [], count: puzzleIdentifiers.count)
         withoutGradients {
             for _ in 0..<max(steps, 1) {
                 let out = act.step(&carry, batch: batch, using: &rng)
+                act.startNoise = nil  // rows are reset at the first step only; later ones may leave the batch
                 let b = active.count, v = out.logits.shape[2]
                 let predictions = out.logits.reshaped([b * s, v]).argmax(axis: 1).int32s
                 let confidence = withConfidence

@@ -329,7 +329,8 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         let dir = base.appendingPathComponent("out")
         let model = try stubPackage(in: base)
         var demo = try #require(try HRMCommand.parseAsRoot(
-            ["demo", "--out", dir.path, "--model", model.path, "--puzzles", "6", "--minutes", "0.05", "--live-count", "100"]) as? DemoCommand)
+            ["demo", "--out", dir.path, "--model", model.path, "--puzzles", "6", "--minutes", "0.05", "--live-count", "100",
+             "--hard-puzzles", "3", "--trajectories", "2", "--min-rating", "5"]) as? DemoCommand)
         try demo.run()
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("report.json"))) as! [String: Any]
         let shipped = try #require(report["shipped"] as? [String: Any])
@@ -343,7 +344,16 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(viewed >= plain && viewed <= 1)
         let (views, asks) = (shipped["mean_views_tried"] as? Double ?? 0, shipped["mean_asks"] as? Double ?? 0)
         #expect(views >= 1 && asks >= views && asks <= 4 * views)
-        #expect(buckets.allSatisfy { $0["exact_accuracy_views"] is Double })
+        #expect(buckets.allSatisfy { $0["exact_accuracy_views"] is Double && $0["exact_accuracy_halt_early"] is Double })
+        // The rated-hard table: every mode with its model calls per puzzle.
+        let hard = try #require(shipped["hard"] as? [String: Any])
+        #expect(hard["puzzles"] as? Int == 3 && hard["min_rating"] as? Int == 5 && hard["trajectories"] as? Int == 2)
+        let steps = try #require(shipped["act_steps"] as? Int)
+        #expect(hard["calls"] as? Double == Double(steps) && hard["calls_trajectories"] as? Double == Double(2 * steps))
+        for key in ["exact_accuracy", "exact_accuracy_halt_early", "exact_accuracy_trajectories", "exact_accuracy_views"] {
+            #expect((hard[key] as? Double).map { (0...1).contains($0) } == true, "\(key)")
+        }
+        #expect((hard["calls_halt_early"] as? Double).map { (1...Double(steps)).contains($0) } == true)
         let live = try #require(report["live"] as? [String: Any])
         #expect(live["puzzles"] as? Int == 500 && live["size"] as? Int == 4)
         for key in ["exact_accuracy", "cell_accuracy", "minutes"] {
@@ -354,11 +364,13 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         // Neither views nor rounds: no views figures (they would only repeat the model alone's).
         let plainDir = base.appendingPathComponent("plain")
         var alone = try #require(try HRMCommand.parseAsRoot(
-            ["demo", "--out", plainDir.path, "--model", model.path, "--puzzles", "6", "--skip-live", "--views", "1", "--rounds", "1"]) as? DemoCommand)
+            ["demo", "--out", plainDir.path, "--model", model.path, "--puzzles", "6", "--skip-live", "--views", "1", "--rounds", "1",
+             "--hard-puzzles", "0"]) as? DemoCommand)
         try alone.run()
         let plainReport = try JSONSerialization.jsonObject(with: Data(contentsOf: plainDir.appendingPathComponent("report.json"))) as! [String: Any]
         let plainShipped = try #require(plainReport["shipped"] as? [String: Any])
         #expect(plainShipped["exact_accuracy"] is Double && plainShipped["exact_accuracy_views"] == nil && plainReport["live"] == nil)
+        #expect(plainShipped["hard"] == nil, "--hard-puzzles 0 skips the hard table")
         #expect((plainShipped["by_blanks"] as? [[String: Any]])?.allSatisfy { $0["exact_accuracy_views"] == nil } == true)
     }
 

@@ -166,3 +166,48 @@ import Tensors
         }
     }
 }
+
+/// Trajectories chosen by the Q head (`SudokuViews.chooseByQHead`), with the shipped TRM on
+/// rated-hard puzzles: trajectory 0 is the plain run, the choice is the highest final q_halt,
+/// views and noise make the runs differ, and nothing depends on batching.
+@Suite struct QHeadTrajectoryTests {
+    static let model = Result {
+        try ModelPackage(directory: shippedModelDirectory.deletingLastPathComponent().appendingPathComponent(ShippedModels.sudoku9x9TRM)).model
+    }
+    static let hard = SudokuDataset.generate(count: 12, generator: SudokuGenerator(minimumRating: 20), seed: 91)
+
+    @Test func theQHeadChoosesItsHighestRatedRunAndTrajectoryZeroIsThePlainRun() throws {
+        let model = try Self.model.get()
+        let puzzles = Self.hard.map(\.puzzle)
+        let plain = Evaluator.trace(model: model, inputs: puzzles.flatMap { SudokuDataset.tokens($0).map(Int32.init) },
+                                    puzzleIdentifiers: Array(repeating: 0, count: puzzles.count), steps: 16)
+        let one = SudokuViews.chooseByQHead(model: model, puzzles: puzzles, trajectories: 1, noise: 0, views: true, seed: 4)
+        let four = SudokuViews.chooseByQHead(model: model, puzzles: puzzles, trajectories: 4, noise: 0, views: true, seed: 4)
+        for i in puzzles.indices {
+            let last = SudokuDataset.sudoku(tokens: plain[i].last!.prediction.map { UInt8(clamping: $0) })
+            #expect(one[i].grid == last && one[i].trajectory == 0 && one[i].qHalt == plain[i].last!.qHalt && one[i].steps == 16)
+            #expect(four[i].candidates.count == 4 && four[i].candidates[0] == last && four[i].steps == 64)
+            #expect(four[i].qHalt >= one[i].qHalt && four[i].grid == four[i].candidates[four[i].trajectory])
+            #expect(four[i].grids.last == four[i].grid && four[i].trace.last!.qHalt == four[i].qHalt)
+        }
+        // Views make the runs differ, and the Q head's choice solves more than the plain run.
+        #expect(four.contains { Set($0.candidates.map(\.cells)).count > 1 })
+        let solved = { (answers: [SudokuViews.Chosen]) in zip(answers, Self.hard).filter { $0.grid == $1.solution }.count }
+        #expect(solved(four) > solved(one), "Q head over 4 views solved \(solved(four)) of 12, the plain run \(solved(one))")
+        // Batching changes no answer (q values may differ in the last bits: BLAS blocks by batch).
+        let single = SudokuViews.chooseByQHead(model: model, puzzles: puzzles, trajectories: 4, noise: 0, views: true, seed: 4, batchSize: 5)
+        #expect(single.map(\.candidates) == four.map(\.candidates) && single.map(\.grid) == four.map(\.grid))
+    }
+
+    @Test func startNoisePerturbsOnlyTheRowsItIsGiven() throws {
+        let model = try Self.model.get()
+        let inputs = Self.hard.prefix(2).flatMap { SudokuDataset.tokens($0.puzzle).map(Int32.init) }
+        let ids: [Int32] = [0, 0]
+        let plain = Evaluator.trace(model: model, inputs: inputs, puzzleIdentifiers: ids, steps: 2)
+        let zero = Evaluator.trace(model: model, inputs: inputs, puzzleIdentifiers: ids, steps: 2, startNoise: [(0, 1), (0, 2)])
+        let noisy = Evaluator.trace(model: model, inputs: inputs, puzzleIdentifiers: ids, steps: 2, startNoise: [(0, 1), (1, 2)])
+        let again = Evaluator.trace(model: model, inputs: inputs, puzzleIdentifiers: ids, steps: 2, startNoise: [(0, 1), (1, 2)])
+        #expect(zero == plain && noisy[0] == plain[0], "a zero scale is the model's own initial state")
+        #expect(noisy[1] != plain[1] && again == noisy, "noise changes its row, the same seed the same way")
+    }
+}
