@@ -26,8 +26,8 @@ struct DemoCommand: ParsableCommand {
             --rounds times, the model's surest cells written in as givens between asks). Then, on \
             --hard-puzzles fresh rated-hard puzzles (--min-rating 20: Sudoku-Extreme's difficulty), \
             a table of every test-time mode with its model calls per puzzle: alone, halting early, \
-            the Q head choosing among --trajectories views (no rules check), and the rules-checked \
-            views × rounds. With several models, a table puts their accuracies side by side. 2. Shows one solve by \
+            the Q head choosing among --trajectories views (no rules check), and the rules checking \
+            up to --hard-views views (one ask each). With several models, a table puts their accuracies side by side. 2. Shows one solve by \
             the first model, step by step. 3. Trains a small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
             evaluates it on fresh puzzles. DIR gets the data, the live run, its curves and \
             report.json; the shipped models are only read.
@@ -68,6 +68,8 @@ struct DemoCommand: ParsableCommand {
     var minRating: Int = 20
     @Option(help: "Trajectories for the hard table's Q-head column: views of the puzzle, the answer the Q head rates highest (1 turns it off).")
     var trajectories: Int = 8
+    @Option(name: .customLong("hard-views"), help: "Views for the hard table's rules-checked column, one ask each (at most 10 asks: issue #19's budget; 1 turns it off).")
+    var hardViews: Int = 10
 
     func validate() throws {
         guard minutes > 0, minutes <= 60 else { throw ValidationError("--minutes must be in (0, 60]; got \(minutes).") }
@@ -78,6 +80,7 @@ struct DemoCommand: ParsableCommand {
         guard (0...10_000).contains(hardPuzzles) else { throw ValidationError("--hard-puzzles must be 0 to 10000; got \(hardPuzzles).") }
         guard (1...200).contains(minRating) else { throw ValidationError("--min-rating must be 1 to 200; got \(minRating).") }
         guard (1...256).contains(trajectories) else { throw ValidationError("--trajectories must be 1 to 256; got \(trajectories).") }
+        guard (1...64).contains(hardViews) else { throw ValidationError("--hard-views must be 1 to 64; got \(hardViews).") }
         guard SmallSudoku.sizes.contains(liveSize) else { throw ValidationError("--live-size must be 4 or 6; got \(liveSize).") }
         _ = try blankRange()
     }
@@ -152,7 +155,7 @@ struct DemoCommand: ParsableCommand {
         guard reports.allSatisfy({ $0["hard"] != nil }) else { return }
         let hardRows: [(String, String)] = [("alone", "exact_accuracy"), ("early", "exact_accuracy_halt_early"),
                                             ("Q head", "exact_accuracy_trajectories"), ("rules", "exact_accuracy_views")]
-        print("   rated-hard (≥ \(minRating)), the same \(hardPuzzles) puzzles: alone, halting early, the Q head over \(trajectories) views, the rules over \(viewsAndRounds(views, rounds)):")
+        print("   rated-hard (≥ \(minRating)), the same \(hardPuzzles) puzzles: alone, halting early, the Q head over \(trajectories) views, the rules over up to \(hardViews) views:")
         for (name, key) in hardRows {
             let cells = reports.map { r -> String in
                 guard let h = r["hard"] as? [String: Any], let e = h[key] as? Double else { return "—".padding(toLength: 16, withPad: " ", startingAt: 0) }
@@ -289,13 +292,15 @@ struct DemoCommand: ParsableCommand {
             table["trajectories"] = trajectories
             (table["exact_accuracy_trajectories"], table["calls_trajectories"]) = (t.exactAccuracy, t.meanSteps)
         }
-        if views > 1 || rounds > 1 {
-            let bar = ProgressBar("   up to \(viewsAndRounds(views, rounds))", total: hard.count, unit: "puzzles")
+        if hardViews > 1 {
+            // One ask per view, so a model that fails every view costs hardViews asks, not views × rounds.
+            let bar = ProgressBar("   up to \(hardViews) views", total: hard.count, unit: "puzzles")
             let v = SudokuViews.score(model: model, puzzles: hard.map(\.puzzle), solutions: hard.map(\.solution),
-                                      views: views, rounds: rounds, seed: seed &+ 1) { done, _ in bar.update(done) }
+                                      views: hardViews, rounds: 1, seed: seed &+ 1) { done, _ in bar.update(done) }
             bar.finish()
-            line("rules: up to \(viewsAndRounds(views, rounds))", v.exactAccuracy, v.meanSteps,
+            line("rules: up to \(hardViews) views", v.exactAccuracy, v.meanSteps,
                  String(format: "   (%.2f asks per puzzle)", v.meanAsks))
+            table["views"] = hardViews
             (table["exact_accuracy_views"], table["calls_views"], table["mean_asks"]) = (v.exactAccuracy, v.meanSteps, v.meanAsks)
         }
         return table

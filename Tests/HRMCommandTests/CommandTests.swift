@@ -330,7 +330,7 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         let model = try stubPackage(in: base)
         var demo = try #require(try HRMCommand.parseAsRoot(
             ["demo", "--out", dir.path, "--model", model.path, "--puzzles", "6", "--minutes", "0.05", "--live-count", "100",
-             "--hard-puzzles", "3", "--trajectories", "2", "--min-rating", "5"]) as? DemoCommand)
+             "--hard-puzzles", "3", "--trajectories", "2", "--min-rating", "5", "--hard-views", "3"]) as? DemoCommand)
         try demo.run()
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("report.json"))) as! [String: Any]
         let shipped = try #require(report["shipped"] as? [String: Any])
@@ -347,7 +347,8 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(buckets.allSatisfy { $0["exact_accuracy_views"] is Double && $0["exact_accuracy_halt_early"] is Double })
         // The rated-hard table: every mode with its model calls per puzzle.
         let hard = try #require(shipped["hard"] as? [String: Any])
-        #expect(hard["puzzles"] as? Int == 3 && hard["min_rating"] as? Int == 5 && hard["trajectories"] as? Int == 2)
+        #expect(hard["puzzles"] as? Int == 3 && hard["min_rating"] as? Int == 5 && hard["trajectories"] as? Int == 2 && hard["views"] as? Int == 3)
+        #expect((hard["mean_asks"] as? Double).map { (1...3).contains($0) } == true, "one ask per view")
         let steps = try #require(shipped["act_steps"] as? Int)
         #expect(hard["calls"] as? Double == Double(steps) && hard["calls_trajectories"] as? Double == Double(2 * steps))
         for key in ["exact_accuracy", "exact_accuracy_halt_early", "exact_accuracy_trajectories", "exact_accuracy_views"] {
