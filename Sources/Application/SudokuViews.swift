@@ -242,8 +242,7 @@ public enum SudokuViews {
                         (c.grid, c.trajectory, c.qHalt) = (answer, k, last.qHalt)
                         (c.trace, c.grids) = (traces[row], traces[row].map(grid))
                     }
-                    let grid = answer
-                    c.candidates.append(grid)
+                    c.candidates.append(answer)
                     c.steps += traces[row].count
                     chosen[i] = c
                 }

@@ -115,7 +115,7 @@ struct EvalCommand: ParsableCommand {
             let t = trajectoryOptions
             let trajectoryBar = json ? nil : ProgressBar("\(t.trajectories) trajectories", total: sudokus.count, unit: "puzzles")
             report.trajectories = SudokuViews.scoreByQHead(model: model, puzzles: sudokus.map(\.puzzle), solutions: sudokus.map(\.solution),
-                                                           trajectories: t.trajectories, noise: t.perturbation == .views ? 0 : t.trajectoryNoise, views: t.perturbation.usesViews,
+                                                           trajectories: t.trajectories, noise: t.noise, views: t.perturbation.usesViews,
                                                            batchSize: batch, maxSteps: maxSteps) { done, _ in trajectoryBar?.update(done) }
             trajectoryBar?.finish()
         }
@@ -163,6 +163,9 @@ struct TrajectoryOptions: ParsableArguments {
     var perturbation: Perturbation = .views
 
     static let defaultNoise: Float = 1
+
+    /// The start-state noise the trajectories use: none when only views differ.
+    var noise: Float { perturbation == .views ? 0 : trajectoryNoise }
 
     enum Perturbation: String, ExpressibleByArgument, CaseIterable {
         case noise, views, both

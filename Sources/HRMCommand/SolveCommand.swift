@@ -80,7 +80,7 @@ struct SolveCommand: ParsableCommand {
         let t = trajectoryOptions
         solver.trajectories = t.trajectories
         solver.trajectoryViews = t.perturbation.usesViews
-        solver.trajectoryNoise = t.perturbation == .views ? 0 : t.trajectoryNoise
+        solver.trajectoryNoise = t.noise
         solver.views = views
         solver.rounds = rounds
         let isFile = FileManager.default.fileExists(atPath: puzzle)
