@@ -29,6 +29,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML, for the reference's all_config.yaml beside its checkpoints (read, never run).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // cblas.h from OpenBLAS on Linux (pkg-config "openblas"); Accelerate on Apple platforms.
@@ -67,7 +69,8 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // The shared machinery, written once against the protocol: ACT, losses, optimizers, EMA,
         // trainer, runs, checkpoints, evaluator, inspection.
-        .target(name: "Training", dependencies: ["Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles"],
+        .target(name: "Training", dependencies: ["Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles",
+                                                 .product(name: "Yams", package: "Yams")],
                 exclude: ["README.md"], swiftSettings: swiftSettings),
         // What users run on top: solver, Sudoku views, model packages, shipped models, benchmarks.
         .target(name: "Application", dependencies: ["Training", "Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles"],

@@ -25,7 +25,7 @@ struct EvalCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "A run folder or a model .safetensors file.")
+    @Option(help: "A run folder, a model .safetensors file, a model package, or the reference's own checkpoint (a torch.save file, or its folder, with all_config.yaml beside it).")
     var checkpoint: String
     @Option(help: "Configuration JSON (only for converted checkpoints without one).")
     var config: String?
@@ -69,9 +69,9 @@ struct EvalCommand: ParsableCommand {
     }
 
     private func runAtPrecision() throws {
-        let model = try loadModel(checkpoint, config: config)
         let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: [split])
         guard let s = dataset.splits[split] else { throw CommandError("\(data) has no \(split) split.") }
+        let model = try loadModel(checkpoint, config: config, sequenceLength: s.metadata.sequenceLength)
         try checkFit(model.reasoningConfiguration, s.metadata, data: data)
         let bar = json ? nil : ProgressBar("evaluating", total: min(limit ?? s.exampleCount, s.exampleCount), unit: "examples")
         let isARC = s.metadata.vocabularySize == ARCEncoding.vocabularySize && s.metadata.sequenceLength == ARCEncoding.sequenceLength
@@ -198,7 +198,12 @@ func shippedSudokuModel() throws -> String {
 /// Loads a model from a model package (verified), a run folder (its model.safetensors), a
 /// checkpoint file, or a shipped model by name (`sudoku-9x9-trm`, `sudoku-9x9`) when no file of
 /// that name is here.
-func loadModel(_ path: String, config: String?) throws -> any ReasoningModel {
+///
+/// A folder is a model package, a run folder (its `model.safetensors`) or the reference's own
+/// checkpoint folder (its `checkpoint` file, `all_config.yaml` beside it); a file is one of ours,
+/// a converted one, or a `torch.save` file. `sequenceLength` tells a reference checkpoint the
+/// length its tensors do not record (RoPE models): the dataset's or the puzzle's.
+func loadModel(_ path: String, config: String?, sequenceLength: Int? = nil) throws -> any ReasoningModel {
     var path = path
     if ShippedModels.all.contains(path), !FileManager.default.fileExists(atPath: path) {
         path = try ShippedModels.locate(path).path
@@ -211,9 +216,12 @@ func loadModel(_ path: String, config: String?) throws -> any ReasoningModel {
         return try ModelPackage(directory: url).model
     }
     if exists, isDirectory.boolValue {
-        url = url.appendingPathComponent("model.safetensors")
+        let reference = url.appendingPathComponent("checkpoint")
+        let ours = url.appendingPathComponent("model.safetensors")
+        url = !FileManager.default.fileExists(atPath: ours.path) && FileManager.default.fileExists(atPath: reference.path) ? reference : ours
     }
-    return try Checkpoint.load(from: url, configuration: try config.map { try loadConfiguration(path: $0) })
+    return try Checkpoint.load(from: url, configuration: try config.map { try loadConfiguration(path: $0) },
+                               sequenceLength: sequenceLength)
 }
 
 /// A checkpoint must fit the dataset it is evaluated on.

@@ -18,6 +18,6 @@ struct HRMCommand: ParsableCommand {
               hrm bench kernels --batch 8,64
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, SolveCommand.self, PlotCommand.self, ExportCommand.self, BenchCommand.self, InspectCommand.self]
+        subcommands: [DemoCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, SolveCommand.self, PlotCommand.self, ExportCommand.self, ConvertCommand.self, BenchCommand.self, InspectCommand.self]
     )
 }

@@ -25,16 +25,18 @@ struct ForwardCommand: ParsableCommand {
         discussion: """
             Writes, per step k (from 1), logits.k [B, S, V], q_halt.k [B] and q_continue.k [B] \
             (float32) to a safetensors file, for comparison with another implementation (for \
-            example the reference run with forward_dtype=float32). A converted PyTorch \
-            checkpoint carries no configuration: give it with --config (the reference's field \
-            names, plus seq_len, vocab_size and num_puzzle_identifiers).
+            example the reference run with forward_dtype=float32). The reference's own \
+            checkpoint (a torch.save file) is read directly, its configuration from the \
+            all_config.yaml beside it and the inputs' length; a converted one carries no \
+            configuration: give it with --config (the reference's field names, plus seq_len, \
+            vocab_size and num_puzzle_identifiers).
 
             Example:
               hrm inspect forward --checkpoint model.safetensors --inputs x.npy --steps 4 --out dump.safetensors
             """
     )
 
-    @Option(help: "The model checkpoint (.safetensors).")
+    @Option(help: "The model checkpoint: ours (.safetensors, a run or package folder) or the reference's torch.save file.")
     var checkpoint: String
 
     @Option(help: "Configuration JSON with the reference's field names (required for converted checkpoints).")
@@ -66,9 +68,8 @@ struct ForwardCommand: ParsableCommand {
 
     func run() throws {
         try OutputTarget.checkFile(URL(fileURLWithPath: out), what: "a forward dump", force: output.force, isOurs: Self.isDump)
-        let configuration = try config.map { try loadConfiguration(path: $0) }
-        let model = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint), configuration: configuration)
         let tokens = try NPY.readIntegers(URL(fileURLWithPath: inputs))
+        let model = try loadModel(checkpoint, config: config, sequenceLength: tokens.shape.count == 2 ? tokens.shape[1] : nil)
         let batchSize = tokens.shape.first ?? 0
         let ids = try puzzleIds.map { try NPY.readIntegers(URL(fileURLWithPath: $0)).values }
             ?? Array(repeating: 0, count: batchSize)

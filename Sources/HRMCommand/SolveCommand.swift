@@ -44,7 +44,7 @@ struct SolveCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "A run folder, a model .safetensors file, a model package, or a shipped model's name (default: sudoku-9x9-trm, the shipped TRM 9×9 Sudoku model; sudoku-9x9 is the shipped HRM; HRM_MODELS overrides where they are found).")
+    @Option(help: "A run folder, a model .safetensors file, a model package, the reference's own checkpoint (a torch.save file with all_config.yaml beside it), or a shipped model's name (default: sudoku-9x9-trm, the shipped TRM 9×9 Sudoku model; sudoku-9x9 is the shipped HRM; HRM_MODELS overrides where they are found).")
     var checkpoint: String?
     @Option(help: "Configuration JSON (only for converted checkpoints without one).")
     var config: String?
@@ -74,7 +74,14 @@ struct SolveCommand: ParsableCommand {
     }
 
     func run() throws {
-        let solver = Solver(model: try loadModel(try checkpoint ?? shippedSudokuModel(), config: config))
+        let isFile = FileManager.default.fileExists(atPath: puzzle)
+        let text = isFile ? try String(contentsOfFile: puzzle, encoding: .utf8) : puzzle
+        let source = isFile ? puzzle : "argument"
+        let isSudoku = !(isFile && puzzle.hasSuffix(".json")) && !(text.contains("#") || text.contains("S"))
+        // A reference checkpoint with RoPE does not record its length: a Sudoku's 81 cells, or
+        // the reference's 30×30 grids for mazes and ARC.
+        let solver = Solver(model: try loadModel(try checkpoint ?? shippedSudokuModel(), config: config,
+                                                 sequenceLength: isSudoku ? 81 : 900))
         if let maxSteps { solver.maxSteps = maxSteps }
         solver.haltEarly = halt == .early
         let t = trajectoryOptions
@@ -83,10 +90,6 @@ struct SolveCommand: ParsableCommand {
         solver.trajectoryNoise = t.noise
         solver.views = views
         solver.rounds = rounds
-        let isFile = FileManager.default.fileExists(atPath: puzzle)
-        let text = isFile ? try String(contentsOfFile: puzzle, encoding: .utf8) : puzzle
-        let source = isFile ? puzzle : "argument"
-        let isSudoku = !(isFile && puzzle.hasSuffix(".json")) && !(text.contains("#") || text.contains("S"))
         if !isSudoku && (trajectoryOptions.trajectories > 1 || views > 1 || rounds > 1) {
             throw CommandError("--trajectories, --views and --rounds are for Sudokus; \(source) is \(isFile && puzzle.hasSuffix(".json") ? "an ARC task" : "a maze").")
         }

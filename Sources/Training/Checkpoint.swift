@@ -10,7 +10,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case badConfiguration(file: String, reason: String)
     case mismatch(file: String, problems: [String])
     case wrongArchitecture(file: String, found: Architecture, expected: Architecture)
-    case file(SafetensorsError)
+    /// The file itself cannot be read (a `SafetensorsError` or `TorchCheckpointError`).
+    case file(any Error & CustomStringConvertible)
 
     public var description: String {
         switch self {
@@ -75,20 +76,33 @@ public enum Checkpoint {
         }
     }
 
-    /// Builds the model a checkpoint describes and loads its tensors.
+    /// Builds the model a checkpoint describes and loads its tensors: ours (safetensors with
+    /// the configuration in its metadata), a converted one, or the reference's own `torch.save`
+    /// file, whose configuration comes from the `all_config.yaml` beside it and its tensors'
+    /// shapes (`ReferenceCheckpoint`).
     ///
-    /// - Parameter configuration: overrides (or supplies, for converted checkpoints) the
-    ///   configuration.
+    /// - Parameters:
+    ///   - configuration: overrides (or supplies, for converted checkpoints) the configuration.
+    ///   - sequenceLength: for a reference checkpoint whose tensors do not tell it (RoPE or no
+    ///     positions, no `mlp_t`): the dataset's or puzzle's length.
     /// - Throws: `CheckpointError` listing every missing, unexpected, wrongly shaped or
     ///   non-float tensor; nothing is half-loaded.
-    public static func load(from url: URL, configuration: ModelConfiguration? = nil) throws
+    public static func load(from url: URL, configuration: ModelConfiguration? = nil, sequenceLength: Int? = nil) throws
         -> any ReasoningModel
     {
-        let file: SafetensorsFile
-        do { file = try SafetensorsFile(contentsOf: url) } catch let e as SafetensorsError {
+        let file: any TensorFile
+        do { file = try openTensorFile(url) } catch let e as SafetensorsError {
+            throw CheckpointError.file(e)
+        } catch let e as TorchCheckpointError {
             throw CheckpointError.file(e)
         }
-        guard let config = try configuration ?? Self.configuration(in: file) else {
+        let stored: ModelConfiguration?
+        if let torch = file as? TorchCheckpointFile {
+            stored = configuration == nil ? try ReferenceCheckpoint.configuration(for: torch, sequenceLength: sequenceLength) : nil
+        } else {
+            stored = try (file as? SafetensorsFile).flatMap { try Self.configuration(in: $0) }
+        }
+        guard let config = configuration ?? stored else {
             throw CheckpointError.noConfiguration(file: url.path)
         }
         guard config.problems.isEmpty else {
@@ -101,13 +115,23 @@ public enum Checkpoint {
     }
 
     /// `load`, requiring one architecture (e.g. where only an HRM checkpoint will do).
-    public static func load<M: ReasoningModel>(_ type: M.Type, from url: URL, configuration: ModelConfiguration? = nil) throws -> M {
-        let model = try load(from: url, configuration: configuration)
+    public static func load<M: ReasoningModel>(_ type: M.Type, from url: URL, configuration: ModelConfiguration? = nil,
+                                               sequenceLength: Int? = nil) throws -> M {
+        let model = try load(from: url, configuration: configuration, sequenceLength: sequenceLength)
         guard let typed = model as? M else {
             let expected: Architecture = M.self == TinyRecursiveModel.self ? .trm : .hrm
             throw CheckpointError.wrongArchitecture(file: url.path, found: model.reasoningConfiguration.architecture, expected: expected)
         }
         return typed
+    }
+
+    /// A file's tensor name as the model names the parameter: the prefixes of a compiled
+    /// reference model (`_orig_mod.`) and of its ACT wrapper (`model.inner.`) removed.
+    public static func parameterName(_ key: String) -> String {
+        var name = Substring(key)
+        if name.hasPrefix("_orig_mod.") { name = name.dropFirst("_orig_mod.".count) }
+        if name.hasPrefix("model.inner.") { name = name.dropFirst("model.inner.".count) }
+        return String(name)
     }
 
     /// Adds every state-dict tensor of `model` to `writer`, each name after `prefix`.
@@ -118,38 +142,38 @@ public enum Checkpoint {
     /// Loads a checkpoint's tensors into an existing model, after checking all of them.
     /// - Parameter prefix: read only the tensors whose names start with it (a training state
     ///   holds the weights as `model.…` beside the optimizer's tensors); others are ignored.
-    public static func load(_ file: SafetensorsFile, into model: any ReasoningModel, prefix: String = "") throws {
+    public static func load(_ file: any TensorFile, into model: any ReasoningModel, prefix: String = "") throws {
+        let entries = file.tensorInfo
         var byName: [String: String] = [:]  // stripped name → key in the file
-        for key in file.entries.keys {
+        for key in entries.keys {
             guard key.hasPrefix(prefix) else { continue }
-            var name = String(key.dropFirst(prefix.count))
-            if name.hasPrefix("_orig_mod.") { name.removeFirst("_orig_mod.".count) }
-            if name.hasPrefix("model.inner.") { name.removeFirst("model.inner.".count) }
-            byName[name] = key
+            byName[parameterName(String(key.dropFirst(prefix.count)))] = key
         }
         let expected = model.namedParameters()
         var problems: [String] = []
         for (name, tensor) in expected {
-            guard let key = byName[name], let entry = file.entries[key] else {
+            guard let key = byName[name], let entry = entries[key] else {
                 problems.append("missing tensor '\(name)' (expected shape \(tensor.shape))")
                 continue
             }
             if entry.shape != tensor.shape {
                 problems.append("tensor '\(key)': expected shape \(tensor.shape), found \(entry.shape)")
             }
-            if !["F32", "BF16", "F16", "F64"].contains(entry.dtype) {
+            if !entry.isFloat {
                 problems.append("tensor '\(key)': expected a float dtype (F32, BF16, F16, F64), found \(entry.dtype)")
             }
         }
         let known = Set(expected.map(\.name))
         for (name, key) in byName.sorted(by: { $0.key < $1.key }) where !known.contains(name) {
-            problems.append("unexpected tensor '\(key)' (shape \(file.entries[key]!.shape)); the model has no such parameter")
+            problems.append("unexpected tensor '\(key)' (shape \(entries[key]!.shape)); the model has no such parameter")
         }
         guard problems.isEmpty else { throw CheckpointError.mismatch(file: file.path, problems: problems) }
         // Read everything first, then assign: nothing is half-loaded if a read fails.
         var values: [(Tensor, Tensor)] = []
         for (name, tensor) in expected {
             do { values.append((tensor, try file.tensor(byName[name]!))) } catch let e as SafetensorsError {
+                throw CheckpointError.file(e)
+            } catch let e as TorchCheckpointError {
                 throw CheckpointError.file(e)
             }
         }

@@ -44,10 +44,7 @@ public struct SafetensorsFile {
     private let data: Data
     private let dataStart: Int
 
-    public static let byteWidth: [String: Int] = [
-        "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
-        "BOOL": 1,
-    ]
+    public static let byteWidth = StoredElements.byteWidth
 
     /// Opens and validates `url` (header well-formed, every entry inside the file).
     public init(contentsOf url: URL) throws {
@@ -126,29 +123,13 @@ public struct SafetensorsFile {
     /// The tensor `name` converted to Float32 (from F32, F16, BF16 or F64).
     public func tensor(_ name: String) throws -> Tensor {
         guard let e = entries[name] else { throw SafetensorsError.missingTensor(file: path, tensor: name) }
-        let n = e.shape.reduce(1, *)
         let t = Tensor(uninitializedShape: e.shape)
-        let out = t.pointer
-        try data.withUnsafeBytes { raw in
-            let base = raw.baseAddress! + dataStart + e.range.lowerBound
-            switch e.dtype {
-            case "F32":
-                for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-            case "BF16":
-                for i in 0..<n {
-                    let bits = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                    out[i] = Float(bitPattern: UInt32(bits) << 16)
-                }
-            case "F16":
-                for i in 0..<n {
-                    let bits = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                    out[i] = halfToFloat(bits)
-                }
-            case "F64":
-                for i in 0..<n { out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-            default:
-                throw SafetensorsError.badEntry(file: path, tensor: name, reason: "dtype \(e.dtype) is not a floating-point type")
-            }
+        let converted = data.withUnsafeBytes { raw in
+            StoredElements.floats(e.dtype, base: raw.baseAddress! + dataStart + e.range.lowerBound, offset: 0,
+                                  shape: e.shape, strides: StoredElements.contiguousStrides(e.shape), into: t.pointer)
+        }
+        guard converted else {
+            throw SafetensorsError.badEntry(file: path, tensor: name, reason: "dtype \(e.dtype) is not a floating-point type")
         }
         return t
     }
@@ -156,20 +137,19 @@ public struct SafetensorsFile {
     /// The integer tensor `name` as Int32 values (from I32, I64, I16, I8, U8 or BOOL).
     public func int32s(_ name: String) throws -> [Int32] {
         guard let e = entries[name] else { throw SafetensorsError.missingTensor(file: path, tensor: name) }
-        let n = e.shape.reduce(1, *)
-        return try data.withUnsafeBytes { raw in
-            let base = raw.baseAddress! + dataStart + e.range.lowerBound
-            switch e.dtype {
-            case "I32": return (0..<n).map { Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
-            case "I64": return (0..<n).map { Int32(truncatingIfNeeded: Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
-            case "I16": return (0..<n).map { Int32(Int16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) }
-            case "I8": return (0..<n).map { Int32(base.loadUnaligned(fromByteOffset: $0, as: Int8.self)) }
-            case "U8", "BOOL": return (0..<n).map { Int32(base.loadUnaligned(fromByteOffset: $0, as: UInt8.self)) }
-            default:
-                throw SafetensorsError.badEntry(file: path, tensor: name, reason: "dtype \(e.dtype) is not an integer type")
-            }
+        let values = data.withUnsafeBytes { raw in
+            StoredElements.integers(e.dtype, base: raw.baseAddress! + dataStart + e.range.lowerBound, offset: 0,
+                                    shape: e.shape, strides: StoredElements.contiguousStrides(e.shape))
         }
+        guard let values else {
+            throw SafetensorsError.badEntry(file: path, tensor: name, reason: "dtype \(e.dtype) is not an integer type")
+        }
+        return values.map { Int32(truncatingIfNeeded: $0) }
     }
+}
+
+extension SafetensorsFile: TensorFile {
+    public var tensorInfo: [String: TensorInfo] { entries.mapValues { TensorInfo(dtype: $0.dtype, shape: $0.shape) } }
 }
 
 /// Writes safetensors files: Float32 tensors and Int32 arrays, an optional `__metadata__`.

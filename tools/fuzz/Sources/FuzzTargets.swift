@@ -11,6 +11,7 @@ import Training
 enum FuzzTarget: String, CaseIterable {
     case npy, safetensors, datasetJSON = "dataset-json", identifiersJSON = "identifiers-json"
     case manifest, modelConfig = "model-config", runConfig = "run-config", arcTask = "arc-task", sudokuText = "sudoku-text", sudokuCSV = "sudoku-csv", mazeText = "maze-text"
+    case torchCheckpoint = "torch-checkpoint", referenceConfig = "reference-config"
 
     func run(_ data: Data) {
         switch self {
@@ -28,6 +29,21 @@ enum FuzzTarget: String, CaseIterable {
                     }
                 }
                 _ = try? Checkpoint.configuration(in: file)
+            }
+        case .torchCheckpoint:
+            if let file = try? TorchCheckpointFile(data: data, path: "fuzz/checkpoint") {
+                for (name, info) in file.tensorInfo {
+                    if info.isFloat {
+                        precondition((try? file.tensor(name))?.count == info.shape.reduce(1, *))
+                    } else {
+                        precondition((try? file.integers(name))?.count == info.shape.reduce(1, *))
+                    }
+                }
+            }
+        case .referenceConfig:
+            if let config = try? ReferenceCheckpoint.configuration(yaml: String(decoding: data, as: UTF8.self), source: "all_config.yaml",
+                                                                   tensors: FixtureShapes(), sequenceLength: 16) {
+                precondition(config.problems.isEmpty)
             }
         case .datasetJSON:
             _ = try? DatasetMetadata.decode(data, file: "dataset.json")
@@ -77,4 +93,22 @@ public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let data = count > 0 ? Data(bytes: start!, count: count) : Data()
     selected.run(data)
     return 0
+}
+
+/// The tensor shapes of the HRM fixture checkpoint (Tests/HRMTests/Fixtures/torch/hrm), for the
+/// all_config.yaml target: the YAML is fuzzed, the tensors stay those of a real checkpoint.
+struct FixtureShapes: TensorFile {
+    var path: String { "fuzz/checkpoint" }
+    var tensorInfo: [String: TensorInfo] {
+        let p = "_orig_mod.model.inner."
+        return [
+            p + "embed_tokens.embedding_weight": TensorInfo(dtype: "F32", shape: [6, 8]),
+            p + "puzzle_emb.weights": TensorInfo(dtype: "F32", shape: [3, 8]),
+            p + "lm_head.weight": TensorInfo(dtype: "F32", shape: [6, 8]),
+        ]
+    }
+    func tensor(_ name: String) throws -> Tensor {
+        let shape = tensorInfo[name]!.shape
+        return Tensor([Float](repeating: 0, count: shape.reduce(1, *)), shape: shape)
+    }
 }
