@@ -13,9 +13,60 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed.",
-        subcommands: [KernelsCommand.self, ModelBenchCommand.self, SudokuBenchCommand.self, PeakCommand.self],
+        subcommands: [KernelsCommand.self, ModelBenchCommand.self, SudokuBenchCommand.self, DataBenchCommand.self, PeakCommand.self],
         defaultSubcommand: KernelsCommand.self
     )
+}
+
+/// `hrm bench data`: reading a dataset folder and drawing training batches from it, with the
+/// process's peak memory — how the memory-mapped datasets are measured.
+struct DataBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Time reading a dataset and drawing training batches from it, with the peak memory.",
+        discussion: """
+            Reads the folder as training does (token files memory-mapped and checked, the index \
+            arrays loaded), then draws one pass of the reference's training batches and collates \
+            --batches of them to int32, as the trainer feeds the model. Prints the read time, \
+            batches and examples per second, and the peak resident memory of the process.
+
+            Example:
+              hrm bench data --data data/arc-1-aug-1000 --batch 768 --batches 500
+            """
+    )
+
+    @Option(help: "Dataset folder.")
+    var data: String
+    @Option(help: "Split to sample: train or test.")
+    var split: String = "train"
+    @Option(help: "Examples per batch (the reference's global batch is 768).")
+    var batch: Int = 768
+    @Option(help: "Batches to collate.")
+    var batches: Int = 200
+
+    func validate() throws {
+        guard batch >= 1, batches >= 1 else { throw ValidationError("--batch and --batches must be at least 1.") }
+    }
+
+    func run() throws {
+        let start = Date()
+        let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: [split])
+        guard let s = dataset.splits[split] else { throw CommandError("\(data) has no \(split) split.") }
+        let read = Date().timeIntervalSince(start)
+        print(String(format: "read %@ (%d examples of %d tokens, %.2f GB of tokens, mapped: %@) in %.1f s; peak memory %.0f MB",
+                     split, s.exampleCount, s.metadata.sequenceLength, Double(s.inputs.count + s.labels.count) / 1e9,
+                     s.inputs.isMapped ? "yes" : "no", read, ModelBenchmark.peakRSSMegabytes()))
+        var rng = SplitMix(seed: 0)
+        let drawn = s.trainingBatches(batchSize: batch, epochs: 1, using: &rng)
+        guard !drawn.isEmpty else { throw CommandError("\(data)'s \(split) split has fewer than \(batch) examples per pass.") }
+        let t0 = Date()
+        var tokens = 0
+        for i in 0..<batches { tokens &+= Int(drawn[i % drawn.count].inputs[0]) }
+        let seconds = Date().timeIntervalSince(t0)
+        print(String(format: "collated %d batches of %d: %.1f batches/s, %.0f examples/s; peak memory %.0f MB (checksum %d)",
+                     batches, batch, Double(batches) / seconds, Double(batches * batch) / seconds,
+                     ModelBenchmark.peakRSSMegabytes(), tokens))
+    }
 }
 
 /// `hrm bench peak`: the machine's fp32 FMA and bf16 dot-product peaks, and what it runs on.

@@ -328,9 +328,10 @@ struct ARCDataCommand: ParsableCommand {
         print("read \(loaded.count) tasks (\(loaded.filter(\.testToTestSplit).count) with test pairs for the test split)")
         var rng = SplitMix(seed: seed)
         let bar = ProgressBar("augmenting", total: loaded.count, unit: "tasks")
-        let dataset = ARCDataset.build(tasks: loaded, augmentations: augment, using: &rng) { bar.update($0) }
+        // Streamed to disk task by task: the full 1000-augmentation build never sits in memory.
+        try ARCDataset.write(tasks: loaded, augmentations: augment, using: &rng, to: URL(fileURLWithPath: out), force: output.force) { bar.update($0) }
         bar.finish()
-        try dataset.write(to: URL(fileURLWithPath: out), force: output.force)
+        let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: out))
         print("identifiers: \(dataset.identifiers.count - 1) puzzle names")
         printSummary(dataset, out: out, seconds: Date().timeIntervalSince(start))
     }

@@ -68,6 +68,10 @@ struct ForwardCommand: ParsableCommand {
 
     func run() throws {
         try OutputTarget.checkFile(URL(fileURLWithPath: out), what: "a forward dump", force: output.force, isOurs: Self.isDump)
+        guard FileManager.default.fileExists(atPath: checkpoint) || ShippedModels.all.contains(checkpoint) else {
+            throw CommandError("\(checkpoint): no such checkpoint file or folder.")
+        }
+        // The inputs first: their length is what a reference checkpoint with RoPE does not record.
         let tokens = try NPY.readIntegers(URL(fileURLWithPath: inputs))
         let model = try loadModel(checkpoint, config: config, sequenceLength: tokens.shape.count == 2 ? tokens.shape[1] : nil)
         let batchSize = tokens.shape.first ?? 0

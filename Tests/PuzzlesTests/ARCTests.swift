@@ -98,6 +98,41 @@ let fullARCDataReason: Comment = "set HRM_ARC_DATA to a folder holding arc-agi-1
         #expect(train.metadata.ignoreLabelID == 0 && train.labels.contains(1))
     }
 
+    /// The streaming build (what `hrm data arc` runs: rows go to disk task by task) writes the
+    /// same dataset as the in-memory one, read back memory-mapped.
+    @Test func streamedBuildEqualsTheInMemoryOne() throws {
+        let tasks = try ARCDataset.loadTasks(from: [arcFixtures.appendingPathComponent("arc-agi-1")])
+        var a = SplitMix(seed: 3), b = SplitMix(seed: 3)
+        let inMemory = ARCDataset.build(tasks: tasks, augmentations: 3, using: &a)
+        let dir = try temporaryDirectory("hrm-arc-stream").appendingPathComponent("data")
+        try ARCDataset.write(tasks: tasks, augmentations: 3, using: &b, to: dir)
+        let streamed = try PuzzleDataset.read(from: dir)
+        #expect(streamed == inMemory)
+        #expect(streamed.splits["train"]!.inputs.isMapped && streamed.splits["test"]!.labels.isMapped)
+        #expect(streamed.splits["train"]!.checksum == inMemory.splits["train"]!.checksum)
+        // An existing dataset is not replaced without --force, and nothing is left half-built.
+        var c = SplitMix(seed: 4)
+        #expect(throws: (any Error).self) { try ARCDataset.write(tasks: tasks, augmentations: 3, using: &c, to: dir) }
+        #expect(try PuzzleDataset.read(from: dir) == inMemory)
+    }
+
+    /// A full disk during a streamed build: a clear error, and neither a partial dataset nor the
+    /// staging folder remains.
+    @Test func aStreamedBuildThatRunsOutOfDiskLeavesNothing() throws {
+        guard let mount = try SmallMount.make(kilobytes: 256) else { return }
+        defer { mount.remove() }
+        let tasks = try ARCDataset.loadTasks(from: [arcFixtures.appendingPathComponent("arc-agi-1")])
+        var rng = SplitMix(seed: 3)
+        let dir = mount.url.appendingPathComponent("data")
+        do {
+            try ARCDataset.write(tasks: tasks, augmentations: 20, using: &rng, to: dir)
+            Issue.record("a 256 KB disk held the dataset")
+        } catch {
+            #expect("\(error)".contains("all__"), "\(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mount.url.path).isEmpty)
+    }
+
     @Test func badTaskFilesNameTheField() throws {
         let dir = try temporaryDirectory("hrm-arc")
         let cases: [(String, String)] = [

@@ -37,6 +37,23 @@ import TestSupport
         #expect(leftovers == ["sudoku"], "no partial folder remains")
     }
 
+    /// Token files are memory-mapped, not loaded; batches drawn from the mapping equal those of
+    /// the in-memory split, also after the mapping's pages were handed back.
+    @Test func tokensAreMappedAndBatchesEqualTheInMemoryOnes() throws {
+        let dir = try temporaryDirectory().appendingPathComponent("sudoku")
+        let d = smallSudokuDataset()
+        try d.write(to: dir)
+        let mapped = try #require(try PuzzleDataset.read(from: dir).splits["train"])
+        let memory = try #require(d.splits["train"])
+        #expect(mapped.inputs.isMapped && mapped.labels.isMapped && !memory.inputs.isMapped)
+        let rows = Array(0..<min(5, memory.exampleCount))
+        let before = mapped.collate(examples: rows, puzzles: rows.map { _ in 0 }, batchSize: 8)
+        mapped.inputs.noteRead(TokenBytes.residentBudget)  // drops the pages
+        let after = mapped.collate(examples: rows, puzzles: rows.map { _ in 0 }, batchSize: 8)
+        #expect(before == after && after == memory.collate(examples: rows, puzzles: rows.map { _ in 0 }, batchSize: 8))
+        #expect(mapped.checksum == memory.checksum)
+    }
+
     @Test func numpyReadsOurFilesAndWeReadNumpys() throws {
         // Needs python3 with numpy; skipped (passes vacuously, with this note) when absent.
         let probe = Process()

@@ -43,26 +43,43 @@ public enum ARCDataset {
         (task.train + task.test).map { $0.hashValue }.sorted()
     }
 
-    /// Builds the dataset; `progress` receives the number of tasks done.
+    /// Builds the dataset in memory; `progress` receives the number of tasks done.
     public static func build<G: RandomNumberGenerator>(
         tasks: [(task: ARCTask, testToTestSplit: Bool)], augmentations: Int, using g: inout G,
         progress: (Int) -> Void = { _ in }
     ) -> PuzzleDataset {
-        // 1. Variants per task (the original first), distinct by content.
-        var groups: [(variants: [ARCTask], testToTestSplit: Bool)] = []
-        for (index, entry) in tasks.shuffled(using: &g).enumerated() {
-            var variants = [entry.task]
-            var seen: Set<[Int]> = [fingerprint(entry.task)]
-            var trials = 0
-            while variants.count <= augmentations && trials < retryFactor * augmentations {
-                trials += 1
-                let variant = ARCAugmentation(using: &g).apply(entry.task)
-                if seen.insert(fingerprint(variant)).inserted { variants.append(variant) }
-            }
-            groups.append((variants, entry.testToTestSplit))
-            progress(index + 1)
+        var train = DatasetSplitBuilder(sequenceLength: ARCEncoding.sequenceLength)
+        var test = DatasetSplitBuilder(sequenceLength: ARCEncoding.sequenceLength)
+        let identifiers = serialize(tasks: tasks, augmentations: augmentations, using: &g, train: &train, test: &test, progress: progress)
+        return PuzzleDataset(identifiers: identifiers, splits: [
+            "train": train.build(vocabularySize: ARCEncoding.vocabularySize, puzzleIdentifierCount: identifiers.count),
+            "test": test.build(vocabularySize: ARCEncoding.vocabularySize, puzzleIdentifierCount: identifiers.count),
+        ])
+    }
+
+    /// Builds the dataset straight into the folder `directory`, one task's variants at a time,
+    /// so memory holds one task's augmentations and the index arrays, not the tokens (ARC-AGI-1
+    /// at 1000 augmentations is about 6 GB of them). The same tasks, count and generator give
+    /// the same bytes as `build`.
+    public static func write<G: RandomNumberGenerator>(
+        tasks: [(task: ARCTask, testToTestSplit: Bool)], augmentations: Int, using g: inout G,
+        to directory: URL, force: Bool = false, progress: (Int) -> Void = { _ in }
+    ) throws {
+        try PuzzleDataset.stream(to: directory, force: force, splits: ["train", "test"], sequenceLength: ARCEncoding.sequenceLength) { builders in
+            var train = builders["train"]!, test = builders["test"]!
+            let identifiers = serialize(tasks: tasks, augmentations: augmentations, using: &g, train: &train, test: &test, progress: progress)
+            builders = ["train": train, "test": test]
+            return (identifiers, ARCEncoding.vocabularySize, 0)
         }
-        // 2. Identifiers in first-seen order: train split groups, then test split groups.
+    }
+
+    /// Draws each task's variants (the original first, distinct by content) and serialises them
+    /// at once, translating training examples (except one kept per puzzle); identifiers are
+    /// given in first-seen order (every task's variants, in task order). Returns the identifiers.
+    static func serialize<G: RandomNumberGenerator>(
+        tasks: [(task: ARCTask, testToTestSplit: Bool)], augmentations: Int, using g: inout G,
+        train: inout DatasetSplitBuilder, test: inout DatasetSplitBuilder, progress: (Int) -> Void
+    ) -> [String] {
         var identifiers = ["<blank>"]
         var idOf: [String: Int32] = [:]
         func identifier(_ name: String) -> Int32 {
@@ -71,11 +88,6 @@ public enum ARCDataset {
             idOf[name] = Int32(identifiers.count - 1)
             return idOf[name]!
         }
-        for group in groups { for v in group.variants { _ = identifier(v.name) } }
-
-        // 3. Serialise, translating training examples (except one kept per puzzle).
-        var train = DatasetSplitBuilder(sequenceLength: ARCEncoding.sequenceLength)
-        var test = DatasetSplitBuilder(sequenceLength: ARCEncoding.sequenceLength)
         func add(_ pairs: [ARCPair], id: Int32, translate: Bool, to builder: inout DatasetSplitBuilder) {
             guard !pairs.isEmpty else { return }
             let keep = Int.random(in: 0..<pairs.count, using: &g)
@@ -89,20 +101,25 @@ public enum ARCDataset {
             }
             builder.addPuzzle(identifier: id, examples: examples)
         }
-        for group in groups {
-            for v in group.variants {
-                add(group.testToTestSplit ? v.train : v.train + v.test, id: idOf[v.name]!, translate: true, to: &train)
+        for (index, entry) in tasks.shuffled(using: &g).enumerated() {
+            var variants = [entry.task]
+            var seen: Set<[Int]> = [fingerprint(entry.task)]
+            var trials = 0
+            while variants.count <= augmentations && trials < retryFactor * augmentations {
+                trials += 1
+                let variant = ARCAugmentation(using: &g).apply(entry.task)
+                if seen.insert(fingerprint(variant)).inserted { variants.append(variant) }
+            }
+            for v in variants {
+                add(entry.testToTestSplit ? v.train : v.train + v.test, id: identifier(v.name), translate: true, to: &train)
             }
             train.endGroup()
-            if group.testToTestSplit {
-                for v in group.variants { add(v.test, id: idOf[v.name]!, translate: false, to: &test) }
+            if entry.testToTestSplit {
+                for v in variants { add(v.test, id: idOf[v.name]!, translate: false, to: &test) }
                 test.endGroup()
             }
+            progress(index + 1)
         }
-        let count = identifiers.count
-        return PuzzleDataset(identifiers: identifiers, splits: [
-            "train": train.build(vocabularySize: ARCEncoding.vocabularySize, puzzleIdentifierCount: count),
-            "test": test.build(vocabularySize: ARCEncoding.vocabularySize, puzzleIdentifierCount: count),
-        ])
+        return identifiers
     }
 }

@@ -22,14 +22,21 @@ extension DatasetSplit {
         var inputs = [Int32](repeating: Int32(metadata.padID), count: batchSize * s)
         var labels = [Int32](repeating: ignoredLabel, count: batchSize * s)
         var ids = [Int32](repeating: Int32(metadata.blankIdentifierID), count: batchSize)
-        for (row, (e, p)) in zip(examples, puzzles).enumerated() {
-            for t in 0..<s {
-                inputs[row * s + t] = Int32(self.inputs[e * s + t])
-                let l = Int32(self.labels[e * s + t])
-                labels[row * s + t] = l == ignore ? ignoredLabel : l
+        self.inputs.withUnsafeBytes { storedInputs in
+            self.labels.withUnsafeBytes { storedLabels in
+                for (row, (e, p)) in zip(examples, puzzles).enumerated() {
+                    precondition(e >= 0 && e < exampleCount, "example \(e) out of 0..<\(exampleCount)")
+                    for t in 0..<s {
+                        inputs[row * s + t] = Int32(storedInputs[e * s + t])
+                        let l = Int32(storedLabels[e * s + t])
+                        labels[row * s + t] = l == ignore ? ignoredLabel : l
+                    }
+                    ids[row] = puzzleIdentifiers[p]
+                }
             }
-            ids[row] = puzzleIdentifiers[p]
         }
+        self.inputs.noteRead(examples.count * s)
+        self.labels.noteRead(examples.count * s)
         return DatasetBatch(inputs: inputs, labels: labels, puzzleIdentifiers: ids, count: examples.count)
     }
 

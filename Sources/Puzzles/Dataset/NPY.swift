@@ -112,18 +112,34 @@ public enum NPY {
         try AtomicFile.write(data, to: url)
     }
 
-    /// The magic, version 1.0 and the header dict, padded so the data starts on 64 bytes.
-    static func header(descr: String, shape: [Int]) -> Data {
+    /// The magic, version 1.0 and the header dict, padded so the data starts on 64 bytes (or
+    /// exactly at `length`, for a header rewritten in place once the shape is known).
+    static func header(descr: String, shape: [Int], length: Int? = nil) -> Data {
         let shapeText = shape.count == 1 ? "(\(shape[0]),)"
             : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        let padding = length.map { $0 - unpadded } ?? (64 - unpadded % 64) % 64
+        precondition(padding >= 0, "an .npy header of \(unpadded) bytes does not fit \(length ?? 0)")
+        header += String(repeating: " ", count: padding) + "\n"
         var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
         let length = UInt16(header.utf8.count)
         data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
         data.append(contentsOf: Array(header.utf8))
         return data
+    }
+
+    /// The element type, shape and data offset of an `.npy` file, from its first bytes only
+    /// (the data is not read: see `TokenBytes(mapping:offset:count:)`).
+    public static func header(of url: URL) throws -> (descr: String, shape: [Int], dataOffset: Int) {
+        let handle: FileHandle
+        do { handle = try FileHandle(forReadingFrom: url) } catch {
+            throw NPYError.unreadable(file: url.path, reason: error.localizedDescription)
+        }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 65_536 + 12)) ?? Data()
+        let (descr, shape, body) = try readRaw(head, source: url.path)
+        return (descr, shape, head.count - body.count)
     }
 
     // MARK: - Reading the header
@@ -182,5 +198,65 @@ public enum NPY {
         }
         if let end = rest.firstIndex(where: { $0 == "," || $0 == "}" }) { rest = rest[..<end] }
         return String(rest)
+    }
+}
+
+/// Writes a `uint8` `.npy` file of rows as they come, for datasets larger than memory: a
+/// header of fixed length is reserved, the rows are appended through a buffer, and `finish`
+/// writes the real shape into the header. Meant for a staging folder that is installed whole
+/// (`PuzzleDataset.stream`): until then a half-written file is never under a dataset's name.
+public final class NPYRowWriter {
+    public let url: URL
+    public let rowLength: Int
+    public private(set) var rows = 0
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    /// The first write the disk refused; later rows are dropped and `finish` throws it.
+    private var failure: FileWriteError?
+    static let headerLength = 128
+
+    public init(url: URL, rowLength: Int) throws {
+        self.url = url
+        self.rowLength = rowLength
+        guard FileManager.default.createFile(atPath: url.path, contents: NPY.header(descr: "|u1", shape: [0, rowLength], length: Self.headerLength)),
+              let handle = FileHandle(forWritingAtPath: url.path)
+        else { throw FileWriteError(path: url.path, reason: "cannot create the file") }
+        self.handle = handle
+        try handle.seekToEnd()
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    public func append(_ row: [UInt8]) {
+        precondition(row.count == rowLength, "rows must have \(rowLength) tokens")
+        guard failure == nil else { return }
+        buffer += row
+        rows += 1
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    private func flush() {
+        guard failure == nil else { return }
+        do { try handle.write(contentsOf: buffer) } catch {
+            failure = FileWriteError(path: url.path, reason: "writing: \(error.localizedDescription)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes the rows and writes the header with the final shape.
+    /// - Throws: the first write the disk refused, or this one.
+    public func finish() throws {
+        flush()
+        if let failure {
+            try? handle.close()
+            throw failure
+        }
+        do {
+            try handle.seek(toOffset: 0)
+            try handle.write(contentsOf: NPY.header(descr: "|u1", shape: [rows, rowLength], length: Self.headerLength))
+            try handle.synchronize()
+            try handle.close()
+        } catch let e as FileWriteError { throw e } catch {
+            throw FileWriteError(path: url.path, reason: "finishing: \(error.localizedDescription)")
+        }
     }
 }

@@ -65,12 +65,12 @@ public struct DatasetMetadata: Codable, Equatable, Sendable {
 
 /// One split of a dataset in the reference's layout (spec §10.1): examples, grouped into
 /// puzzles, grouped into groups (an original and its augmentations). Tokens are kept as bytes,
-/// as the files store them.
+/// as the files store them; a split read from disk maps them (`TokenBytes`) instead of loading.
 public struct DatasetSplit: Equatable, Sendable {
     public var metadata: DatasetMetadata
     /// `[examples × seq_len]`.
-    public var inputs: [UInt8]
-    public var labels: [UInt8]
+    public var inputs: TokenBytes
+    public var labels: TokenBytes
     /// `[puzzles]`: the puzzle-embedding row of each puzzle.
     public var puzzleIdentifiers: [Int32]
     /// `[puzzles + 1]`: examples of puzzle p are `puzzleIndices[p] ..< puzzleIndices[p+1]`.
@@ -83,8 +83,8 @@ public struct DatasetSplit: Equatable, Sendable {
     /// FNV-1a (64-bit) over every array of the split: equal checksums, equal bytes.
     public var checksum: UInt64 {
         var h = FNV1a()
-        inputs.withUnsafeBytes { h.combine($0) }
-        labels.withUnsafeBytes { h.combine($0) }
+        inputs.forEachChunk { h.combine($0) }
+        labels.forEachChunk { h.combine($0) }
         for array in [puzzleIdentifiers, puzzleIndices, groupIndices] {
             for v in array { withUnsafeBytes(of: v.littleEndian) { h.combine($0) } }
         }
@@ -94,35 +94,53 @@ public struct DatasetSplit: Equatable, Sendable {
     public var groupCount: Int { groupIndices.count - 1 }
 
     /// Example `e`'s input or label row.
-    public func input(_ e: Int) -> ArraySlice<UInt8> {
-        inputs[(e * metadata.sequenceLength)..<((e + 1) * metadata.sequenceLength)]
+    public func input(_ e: Int) -> [UInt8] {
+        Array(inputs[(e * metadata.sequenceLength)..<((e + 1) * metadata.sequenceLength)])
     }
-    public func label(_ e: Int) -> ArraySlice<UInt8> {
-        labels[(e * metadata.sequenceLength)..<((e + 1) * metadata.sequenceLength)]
+    public func label(_ e: Int) -> [UInt8] {
+        Array(labels[(e * metadata.sequenceLength)..<((e + 1) * metadata.sequenceLength)])
     }
 }
 
-/// Accumulates groups of puzzles of examples, then yields a `DatasetSplit`.
+/// Accumulates groups of puzzles of examples, then yields a `DatasetSplit` — in memory, or
+/// streamed to the split's `.npy` files as the examples come (`PuzzleDataset.stream`), so a
+/// dataset larger than memory can be built.
 public struct DatasetSplitBuilder {
     public let sequenceLength: Int
-    public private(set) var inputs: [UInt8] = []
-    public private(set) var labels: [UInt8] = []
+    private var inputs: [UInt8] = []
+    private var labels: [UInt8] = []
+    private var files: (inputs: NPYRowWriter, labels: NPYRowWriter)?
+    public private(set) var exampleCount = 0
     public private(set) var puzzleIdentifiers: [Int32] = []
     public private(set) var puzzleIndices: [Int32] = [0]
     public private(set) var groupIndices: [Int32] = [0]
 
     public init(sequenceLength: Int) { self.sequenceLength = sequenceLength }
 
-    /// Adds one puzzle (its examples as input/label rows of `sequenceLength` tokens).
+    /// A builder that writes its rows to `directory`'s `all__inputs.npy` and `all__labels.npy`.
+    init(sequenceLength: Int, streamingTo directory: URL) throws {
+        self.sequenceLength = sequenceLength
+        files = (try NPYRowWriter(url: directory.appendingPathComponent("all__inputs.npy"), rowLength: sequenceLength),
+                 try NPYRowWriter(url: directory.appendingPathComponent("all__labels.npy"), rowLength: sequenceLength))
+    }
+
+    /// Adds one puzzle (its examples as input/label rows of `sequenceLength` tokens). When
+    /// streaming, a write the disk refuses is reported by `PuzzleDataset.stream` at the end.
     public mutating func addPuzzle(identifier: Int32, examples: [(input: [UInt8], label: [UInt8])]) {
         for e in examples {
             precondition(e.input.count == sequenceLength && e.label.count == sequenceLength,
                          "example rows must have \(sequenceLength) tokens")
-            inputs += e.input
-            labels += e.label
+            if let files {
+                files.inputs.append(e.input)
+                files.labels.append(e.label)
+            } else {
+                inputs += e.input
+                labels += e.label
+            }
         }
+        exampleCount += examples.count
         puzzleIdentifiers.append(identifier)
-        puzzleIndices.append(Int32(inputs.count / sequenceLength))
+        puzzleIndices.append(Int32(exampleCount))
     }
 
     /// Adds each example as a puzzle and group of its own (identifier 0): the un-augmented test
@@ -139,14 +157,28 @@ public struct DatasetSplitBuilder {
         if Int(groupIndices.last!) != puzzleIdentifiers.count { groupIndices.append(Int32(puzzleIdentifiers.count)) }
     }
 
-    public func build(vocabularySize: Int, puzzleIdentifierCount: Int, ignoreLabelID: Int? = 0) -> DatasetSplit {
-        let puzzles = max(puzzleIdentifiers.count, 1)
-        let metadata = DatasetMetadata(
+    func metadata(vocabularySize: Int, puzzleIdentifierCount: Int, ignoreLabelID: Int?) -> DatasetMetadata {
+        DatasetMetadata(
             ignoreLabelID: ignoreLabelID, vocabularySize: vocabularySize, sequenceLength: sequenceLength,
             puzzleIdentifierCount: puzzleIdentifierCount, totalGroups: groupIndices.count - 1,
-            meanPuzzleExamples: Double(inputs.count / sequenceLength) / Double(puzzles))
-        return DatasetSplit(metadata: metadata, inputs: inputs, labels: labels, puzzleIdentifiers: puzzleIdentifiers,
+            meanPuzzleExamples: Double(exampleCount) / Double(max(puzzleIdentifiers.count, 1)))
+    }
+
+    /// The split built in memory.
+    public func build(vocabularySize: Int, puzzleIdentifierCount: Int, ignoreLabelID: Int? = 0) -> DatasetSplit {
+        precondition(files == nil, "a streaming builder is finished by PuzzleDataset.stream")
+        return DatasetSplit(metadata: metadata(vocabularySize: vocabularySize, puzzleIdentifierCount: puzzleIdentifierCount, ignoreLabelID: ignoreLabelID),
+                            inputs: TokenBytes(inputs), labels: TokenBytes(labels), puzzleIdentifiers: puzzleIdentifiers,
                             puzzleIndices: puzzleIndices, groupIndices: groupIndices)
+    }
+
+    /// Finishes a streaming builder's files and writes the rest of its split folder.
+    func finish(in directory: URL, vocabularySize: Int, puzzleIdentifierCount: Int, ignoreLabelID: Int?) throws {
+        guard let files else { preconditionFailure("finish is for streaming builders") }
+        try files.inputs.finish()
+        try files.labels.finish()
+        try PuzzleDataset.writeIndex(metadata(vocabularySize: vocabularySize, puzzleIdentifierCount: puzzleIdentifierCount, ignoreLabelID: ignoreLabelID),
+                                     puzzleIdentifiers: puzzleIdentifiers, puzzleIndices: puzzleIndices, groupIndices: groupIndices, in: directory)
     }
 }
 
@@ -186,18 +218,59 @@ public struct PuzzleDataset: Equatable, Sendable {
             for (name, split) in splits {
                 let dir = temp.appendingPathComponent(name)
                 try fm.createDirectory(at: dir, withIntermediateDirectories: true)
-                try encoder.encode(split.metadata).write(to: dir.appendingPathComponent("dataset.json"))
                 let s = split.metadata.sequenceLength
                 let e = split.exampleCount
-                try NPY.write(bytes: split.inputs, shape: [e, s], to: dir.appendingPathComponent("all__inputs.npy"))
-                try NPY.write(bytes: split.labels, shape: [e, s], to: dir.appendingPathComponent("all__labels.npy"))
-                try NPY.write(NPYArray(shape: [split.puzzleCount], values: split.puzzleIdentifiers),
-                              to: dir.appendingPathComponent("all__puzzle_identifiers.npy"))
-                try NPY.write(NPYArray(shape: [split.puzzleIndices.count], values: split.puzzleIndices),
-                              to: dir.appendingPathComponent("all__puzzle_indices.npy"))
-                try NPY.write(NPYArray(shape: [split.groupIndices.count], values: split.groupIndices),
-                              to: dir.appendingPathComponent("all__group_indices.npy"))
+                try NPY.write(bytes: Array(split.inputs), shape: [e, s], to: dir.appendingPathComponent("all__inputs.npy"))
+                try NPY.write(bytes: Array(split.labels), shape: [e, s], to: dir.appendingPathComponent("all__labels.npy"))
+                try Self.writeIndex(split.metadata, puzzleIdentifiers: split.puzzleIdentifiers, puzzleIndices: split.puzzleIndices,
+                                    groupIndices: split.groupIndices, in: dir)
             }
+        } catch {
+            try? fm.removeItem(at: temp)
+            throw error
+        }
+        try OutputTarget.install(temp, at: directory)
+    }
+
+    /// A split folder's `dataset.json` and its three index arrays.
+    static func writeIndex(_ metadata: DatasetMetadata, puzzleIdentifiers: [Int32], puzzleIndices: [Int32], groupIndices: [Int32],
+                           in dir: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try AtomicFile.write(try encoder.encode(metadata), to: dir.appendingPathComponent("dataset.json"))
+        try NPY.write(NPYArray(shape: [puzzleIdentifiers.count], values: puzzleIdentifiers),
+                      to: dir.appendingPathComponent("all__puzzle_identifiers.npy"))
+        try NPY.write(NPYArray(shape: [puzzleIndices.count], values: puzzleIndices),
+                      to: dir.appendingPathComponent("all__puzzle_indices.npy"))
+        try NPY.write(NPYArray(shape: [groupIndices.count], values: groupIndices),
+                      to: dir.appendingPathComponent("all__group_indices.npy"))
+    }
+
+    /// Builds a dataset folder larger than memory: `build` receives one streaming builder per
+    /// split name (each writes its rows straight into a staging folder) and returns the
+    /// identifiers and sizes; the folder is then finished and installed whole, as `write` does.
+    /// Memory stays at the index arrays plus what `build` itself holds.
+    public static func stream(to directory: URL, force: Bool = false, splits names: [String], sequenceLength: Int,
+                              build: (inout [String: DatasetSplitBuilder]) throws
+                                  -> (identifiers: [String], vocabularySize: Int, ignoreLabelID: Int?)) throws {
+        try OutputTarget.checkFolder(directory, layout: Self.layout, force: force)
+        let fm = FileManager.default
+        let temp = try OutputTarget.makeStaging(for: directory)
+        do {
+            var builders: [String: DatasetSplitBuilder] = [:]
+            for name in names {
+                let dir = temp.appendingPathComponent(name)
+                try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+                builders[name] = try DatasetSplitBuilder(sequenceLength: sequenceLength, streamingTo: dir)
+            }
+            let result = try build(&builders)
+            for (name, builder) in builders {
+                try builder.finish(in: temp.appendingPathComponent(name), vocabularySize: result.vocabularySize,
+                                   puzzleIdentifierCount: result.identifiers.count, ignoreLabelID: result.ignoreLabelID)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            try AtomicFile.write(try encoder.encode(result.identifiers), to: temp.appendingPathComponent("identifiers.json"))
         } catch {
             try? fm.removeItem(at: temp)
             throw error
@@ -256,16 +329,17 @@ public struct PuzzleDataset: Equatable, Sendable {
             return try NPY.readIntegers(url)
         }
         let s = metadata.sequenceLength
-        let inputs = try array("inputs"), labels = try array("labels")
-        let ids = try array("puzzle_identifiers"), puzzles = try array("puzzle_indices"), groups = try array("group_indices")
         let path = { (f: String) in dir.appendingPathComponent("\(set)__\(f).npy").path }
-        guard inputs.shape.count == 2, inputs.shape[1] == s else {
-            throw DatasetError.invalid(file: path("inputs"), field: "shape", reason: "is \(inputs.shape); expected [examples, \(s)] (seq_len)")
+        let (inputs, inputShape) = try tokens(dir.appendingPathComponent("\(set)__inputs.npy"), vocabularySize: metadata.vocabularySize)
+        let (labels, labelShape) = try tokens(dir.appendingPathComponent("\(set)__labels.npy"), vocabularySize: metadata.vocabularySize)
+        let ids = try array("puzzle_identifiers"), puzzles = try array("puzzle_indices"), groups = try array("group_indices")
+        guard inputShape.count == 2, inputShape[1] == s else {
+            throw DatasetError.invalid(file: path("inputs"), field: "shape", reason: "is \(inputShape); expected [examples, \(s)] (seq_len)")
         }
-        guard labels.shape == inputs.shape else {
-            throw DatasetError.invalid(file: path("labels"), field: "shape", reason: "is \(labels.shape); expected \(inputs.shape) like the inputs")
+        guard labelShape == inputShape else {
+            throw DatasetError.invalid(file: path("labels"), field: "shape", reason: "is \(labelShape); expected \(inputShape) like the inputs")
         }
-        let examples = inputs.shape[0]
+        let examples = inputShape[0]
         guard puzzles.shape == [ids.values.count + 1], puzzles.values.first == 0, puzzles.values.last == Int32(examples),
               zip(puzzles.values, puzzles.values.dropFirst()).allSatisfy({ $0 <= $1 })
         else {
@@ -282,15 +356,38 @@ public struct PuzzleDataset: Equatable, Sendable {
             throw DatasetError.invalid(file: path("puzzle_identifiers"), field: nil,
                                        reason: "holds \(bad), outside 0..<\(metadata.puzzleIdentifierCount) (num_puzzle_identifiers)")
         }
-        for (field, a) in [("inputs", inputs), ("labels", labels)] {
-            if let bad = a.values.first(where: { $0 < 0 || Int($0) >= metadata.vocabularySize }) {
-                throw DatasetError.invalid(file: path(field), field: nil,
-                                           reason: "holds token \(bad), outside 0..<\(metadata.vocabularySize) (vocab_size)")
-            }
-        }
-        return DatasetSplit(metadata: metadata, inputs: inputs.values.map { UInt8($0) },
-                            labels: labels.values.map { UInt8($0) }, puzzleIdentifiers: ids.values,
+        return DatasetSplit(metadata: metadata, inputs: inputs, labels: labels, puzzleIdentifiers: ids.values,
                             puzzleIndices: puzzles.values, groupIndices: groups.values)
+    }
+
+    /// A token array: a `uint8` file (how datasets are stored) is memory-mapped and its tokens
+    /// checked in one pass that gives its pages back; another integer type is read and narrowed.
+    static func tokens(_ url: URL, vocabularySize: Int) throws -> (TokenBytes, [Int]) {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw DatasetError.missing(path: url.path, what: "the \(url.lastPathComponent.contains("labels") ? "labels" : "inputs") array")
+        }
+        let (descr, shape, offset) = try NPY.header(of: url)
+        let bytes: TokenBytes
+        if ["|u1", "<u1"].contains(descr) {
+            guard let count = CheckedSize.product(shape) else {
+                throw DatasetError.invalid(file: url.path, field: "shape", reason: "\(shape) is too large to exist")
+            }
+            bytes = try TokenBytes(mapping: url, offset: offset, count: count)
+        } else {
+            let array = try NPY.readIntegers(url)
+            if let bad = array.values.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+                throw DatasetError.invalid(file: url.path, field: nil, reason: "holds token \(bad), outside 0..<\(vocabularySize) (vocab_size)")
+            }
+            bytes = TokenBytes(array.values.map { UInt8($0) })
+        }
+        var bad: UInt8?
+        bytes.forEachChunk { chunk in
+            if bad == nil, let b = chunk.first(where: { Int($0) >= vocabularySize }) { bad = b }
+        }
+        if let bad {
+            throw DatasetError.invalid(file: url.path, field: nil, reason: "holds token \(bad), outside 0..<\(vocabularySize) (vocab_size)")
+        }
+        return (bytes, shape)
     }
 }
 
