@@ -171,14 +171,22 @@ public final class Solver {
     }
 
     /// Solves a maze; the answer is verified as a valid shortest path.
+    /// A maze smaller than the model's grid is padded as the data builder pads (top-left, PAD
+    /// around it) and the answer read from that corner.
     public func solve(_ maze: Maze) throws -> Solution<Maze> {
-        try require(sequenceLength: maze.size * maze.size, vocabularySize: MazeDataset.vocabularySize,
-                    kind: "a \(maze.size)×\(maze.size) maze")
+        let c = model.reasoningConfiguration
+        let side = Int(Double(c.sequenceLength).squareRoot())
+        guard side * side == c.sequenceLength, maze.size <= side else {
+            try require(sequenceLength: maze.size * maze.size, vocabularySize: MazeDataset.vocabularySize,
+                        kind: "a \(maze.size)×\(maze.size) maze")
+            throw SolverError.wrongModel("this checkpoint's grid is \(side)×\(side); a \(maze.size)×\(maze.size) maze does not fit it.")
+        }
+        try require(sequenceLength: side * side, vocabularySize: MazeDataset.vocabularySize, kind: "a maze of up to \(side)×\(side)")
         guard let path = maze.unsolved.shortestPath() else {
             throw SolverError.unsolvable("G cannot be reached from S in this maze.")
         }
-        let (trace, halt) = run(MazeDataset.tokens(maze.unsolved))
-        let steps = trace.map { MazeDataset.maze(tokens: $0.prediction.map { UInt8(clamping: $0) }) }
+        let (trace, halt) = run(MazeDataset.tokens(maze.unsolved, paddedTo: side))
+        let steps = trace.map { MazeDataset.maze(tokens: $0.prediction.map { UInt8(clamping: $0) }, size: maze.size) }
         let check = maze.unsolved.marking(path).check(steps[halt])
         return Solution(answer: steps[halt], steps: steps, trace: trace, haltStep: halt + 1,
                         isVerified: check.isValidShortest)

@@ -144,15 +144,24 @@ func parseBlankRange(_ text: String, least: Int, most: Int, example: String) thr
 struct MazeDataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maze",
-        abstract: "Generate square mazes with long shortest paths (the reference's Maze-Hard kind).",
+        abstract: "Generate square mazes with long shortest paths (the reference's Maze-Hard kind, or open ones), or read the reference's CSV.",
         discussion: """
-            Perfect mazes (one route between any two cells) carved on the odd lattice, with S \
-            and G drawn until the shortest path has at least --min-path cells; the labels mark \
-            that path with 'o'. --augment adds the 8 rotations and reflections of each training \
-            maze as one group.
+            --kind perfect (the default, the reference's kind): mazes carved on the odd lattice, \
+            one route between any two cells. --kind open: each interior cell a wall with \
+            probability --density, so there are several routes; S and G are drawn until exactly \
+            one route is shortest (so "exact" and "a shortest path" agree). --kind mixed: half \
+            of each, alternating. S and G are drawn until the shortest path has at least \
+            --min-path cells; the labels mark that path with 'o'. --augment adds the 8 rotations \
+            and reflections of each training maze as one group.
 
-            Example:
+            --from-csv reads the reference's Maze-Hard CSV instead (source,question,answer,rating; \
+            900 characters of '# SGo' per maze): a folder with train.csv and test.csv (as the \
+            reference's download has), or one file (then --test-csv for the test split).
+
+            Examples:
               hrm data maze --out data/maze-30x30-hard --size 30 --min-path 110 --count 1000
+              hrm data maze --out data/maze-15-mixed --size 15 --min-path 30 --kind mixed --augment
+              hrm data maze --out data/maze-30x30-hard-1k --from-csv maze-30x30-hard-1k --augment
             """
     )
 
@@ -163,6 +172,10 @@ struct MazeDataCommand: ParsableCommand {
     var size: Int = 30
     @Option(name: .customLong("min-path"), help: "Minimum shortest-path length in cells (S and G included).")
     var minPath: Int = 110
+    @Option(help: "perfect (one route between any two cells), open (random walls, one shortest route of several) or mixed (half each).")
+    var kind: Kind = .perfect
+    @Option(help: "Open mazes: the probability that an interior cell is a wall.")
+    var density: Double = 0.4
     @Option(help: "Training mazes.")
     var count: Int = 1000
     @Option(name: .customLong("test-count"), help: "Test mazes.")
@@ -171,29 +184,67 @@ struct MazeDataCommand: ParsableCommand {
     var augment = false
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
+    @Option(name: .customLong("from-csv"), help: "Read the reference's Maze-Hard CSV: a folder with train.csv and test.csv, or one training file.")
+    var fromCSV: String?
+    @Option(name: .customLong("test-csv"), help: "With --from-csv FILE: the test split's CSV.")
+    var testCSV: String?
+    @Option(name: .customLong("pad-to"), help: "Place each maze in the top-left of a grid of this side, PAD around it (for a model of that size; sizes can then be mixed in one dataset).")
+    var padTo: Int?
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case perfect, open, mixed }
 
     func validate() throws {
         guard (5...30).contains(size) else { throw ValidationError("--size must be 5 to 30; got \(size).") }
-        let cells = ((size - 1) / 2) * ((size - 1) / 2)
-        guard minPath >= 2, minPath <= cells * 2 - 1 else {
-            throw ValidationError("--min-path \(minPath) cannot be reached in a \(size)×\(size) maze (at most \(cells * 2 - 1) cells).")
-        }
         guard count > 0, testCount >= 0 else { throw ValidationError("--count must be positive and --test-count not negative.") }
+        guard density > 0, density < 1 else { throw ValidationError("--density must be between 0 and 1 (exclusive); got \(density).") }
+        if let padTo, !(size...30).contains(padTo) { throw ValidationError("--pad-to must be between --size (\(size)) and 30; got \(padTo).") }
+        if fromCSV != nil { return }
+        if testCSV != nil { throw ValidationError("--test-csv goes with --from-csv.") }
+        let cells = kind == .perfect ? ((size - 1) / 2) * ((size - 1) / 2) * 2 - 1 : (size - 2) * (size - 2)
+        guard minPath >= 2, minPath <= cells else {
+            throw ValidationError("--min-path \(minPath) cannot be reached in a \(size)×\(size) \(kind.rawValue) maze (at most \(cells) cells).")
+        }
     }
 
     func run() throws {
         try checkOutput(out, force: output.force)
         let start = Date()
-        let generator = MazeGenerator(size: size, minimumPathLength: minPath)
-        var rng = SplitMix(seed: seed)
-        let bar = ProgressBar("generating", total: count + testCount, unit: "mazes")
         var mazes: [(puzzle: Maze, solution: Maze)] = []
-        for i in 0..<(count + testCount) {
-            mazes.append(generator.generate(using: &rng))
-            bar.update(i + 1)
+        var trainCount = count
+        if let fromCSV {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: fromCSV, isDirectory: &isDirectory)
+            let folder = URL(fileURLWithPath: fromCSV)
+            let trainURL = isDirectory.boolValue ? folder.appendingPathComponent("train.csv") : folder
+            let testURL = isDirectory.boolValue ? folder.appendingPathComponent("test.csv") : testCSV.map { URL(fileURLWithPath: $0) }
+            let train = try Maze.readCSV(trainURL).map { ($0.puzzle, $0.solution) }
+            let test = try testURL.map { try Maze.readCSV($0).map { ($0.puzzle, $0.solution) } } ?? []
+            guard let first = train.first else { throw CommandError("\(trainURL.path) holds no mazes.") }
+            if let odd = (train + test).first(where: { $0.0.size != first.0.size }) {
+                throw CommandError("the CSV mixes \(first.0.size)×\(first.0.size) and \(odd.0.size)×\(odd.0.size) mazes; a dataset has one size.")
+            }
+            print("read \(train.count) training and \(test.count) test mazes (\(first.0.size)×\(first.0.size))")
+            mazes = train + test
+            trainCount = train.count
+        } else {
+            var rng = SplitMix(seed: seed)
+            let bar = ProgressBar("generating", total: count + testCount, unit: "mazes")
+            for i in 0..<(count + testCount) {
+                let kind: MazeKind = self.kind == .perfect || (self.kind == .mixed && i % 2 == 0) ? .perfect : .open
+                let generator = MazeGenerator(size: size, minimumPathLength: minPath, kind: kind, density: density)
+                guard let maze = generator.generate(using: &rng, attempts: 20_000) else {
+                    throw CommandError("no \(size)×\(size) open maze at density \(density) had a unique shortest path of at least \(minPath) cells in 20,000 tries; lower --min-path or change --density.")
+                }
+                mazes.append(maze)
+                bar.update(i + 1)
+            }
+            bar.finish()
         }
-        bar.finish()
-        let dataset = MazeDataset.build(train: Array(mazes[..<count]), test: Array(mazes[count...]), dihedralAugmentation: augment)
+        if let padTo, let big = mazes.first(where: { $0.puzzle.size > padTo }) {
+            throw CommandError("--pad-to \(padTo) is smaller than the \(big.puzzle.size)×\(big.puzzle.size) mazes read.")
+        }
+        let dataset = MazeDataset.build(train: Array(mazes[..<trainCount]), test: Array(mazes[trainCount...]),
+                                        dihedralAugmentation: augment, paddedTo: padTo)
         try dataset.write(to: URL(fileURLWithPath: out), force: output.force)
         let lengths = mazes.map { $0.puzzle.shortestPath()!.count }.sorted()
         print("shortest paths: min \(lengths.first!), median \(lengths[lengths.count / 2]), max \(lengths.last!) cells")

@@ -34,8 +34,12 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     /// 9×9 Sudoku with trajectories only: exact accuracy when each puzzle is run several times
     /// and the answer is the one the model's Q head rates highest (`SudokuViews.chooseByQHead`).
     public var trajectories: TrajectoryScore?
+    /// Mazes only: the share of predictions that mark *a* shortest S→G path (the verifier's
+    /// "valid and shortest"), beside `exactAccuracy`, which asks for the stored one.
+    public var mazeShortestPathAccuracy: Double?
 
     enum CodingKeys: String, CodingKey {
+        case mazeShortestPathAccuracy = "maze_shortest_path_accuracy"
         case count, exactAccuracy = "exact_accuracy", cellAccuracy = "cell_accuracy"
         case changedCellAccuracy = "changed_cell_accuracy", meanSteps = "mean_steps"
         case exactAccuracyPerStep = "exact_accuracy_per_step", cellAccuracyPerStep = "cell_accuracy_per_step"

@@ -64,6 +64,67 @@ let smallMaze = """
         }
     }
 
+    @Test func openMazesHaveSeveralRoutesButOneShortest() throws {
+        var rng = SplitMix(seed: 9)
+        let generator = MazeGenerator(size: 15, minimumPathLength: 30, kind: .open, density: 0.4)
+        for _ in 0..<10 {
+            let (puzzle, solution) = try #require(generator.generate(using: &rng, attempts: 20_000))
+            let path = try #require(puzzle.shortestPath())
+            #expect(path.count >= 30 && puzzle.shortestPathCount() == 1 && solution == puzzle.marking(path))
+            #expect(puzzle.hasAlternativeRoute)
+        }
+        // A perfect maze has one route; a room has several.
+        var perfect = SplitMix(seed: 1)
+        #expect(!MazeGenerator(size: 15, minimumPathLength: 20).generate(using: &perfect).puzzle.hasAlternativeRoute)
+        // Counting: the 3×3 room of checkerTellsExactFromValidShortest has 6 shortest routes.
+        let room = try Maze(parsing: "#####\n#S  #\n#   #\n#  G#\n#####")
+        #expect(room.shortestPathCount(cap: 10) == 6 && room.shortestPathCount() == 2)
+        // Impossible settings give nil, not an endless loop.
+        #expect(MazeGenerator(size: 7, minimumPathLength: 25, kind: .open).generate(using: &rng, attempts: 50) == nil)
+    }
+
+    @Test func disconnectedMazesAreRefusedNamingSAndG() {
+        do {
+            _ = try Maze(parsing: "#####\n#S# #\n### #\n#  G#\n#####", source: "m.txt")
+            Issue.record("a maze without a path was accepted")
+        } catch {
+            #expect("\(error)" == "m.txt: S (line 2, column 2) cannot reach G (line 4, column 4): walls close every route; expected a maze with a path.")
+        }
+    }
+
+    @Test func readsTheReferenceCSVAndNamesBadRows() throws {
+        var rng = SplitMix(seed: 2)
+        let (puzzle, solution) = MazeGenerator(size: 30, minimumPathLength: 110).generate(using: &rng)
+        func flat(_ m: Maze) -> String { m.description.replacingOccurrences(of: "\n", with: "") }
+        let good = "source,question,answer,rating\nhard,\(flat(puzzle)),\(flat(solution)),3\n"
+        let rows = try Maze.parseCSV(good, source: "train.csv")
+        #expect(rows.count == 1 && rows[0].puzzle == puzzle && rows[0].solution == solution && rows[0].rating == 3)
+        func message(_ text: String) -> String {
+            do { _ = try Maze.parseCSV(text, source: "train.csv"); return "" } catch { return "\(error)" }
+        }
+        #expect(message("source,question,answer,rating\nx,\(flat(puzzle)),\(flat(puzzle)),3") == "train.csv, line 2: the answer does not mark a shortest path of the question.")
+        #expect(message("source,question,answer,rating\nx,\(flat(puzzle)),\(flat(solution))") .contains("line 2: 3 fields; expected 4"))
+        #expect(message("source,question,answer,rating\nx,\(flat(puzzle).dropLast()),\(flat(solution)),1")
+                == "train.csv, line 2: the question: 899 cells; expected a square number of cells (e.g. 900 for 30×30), or one line per row.")
+        #expect(message("source,question,answer,rating\nx,\(flat(puzzle)),\(flat(solution)),hard").contains("line 2: rating 'hard'"))
+    }
+
+    @Test func smallerMazesArePaddedAndReadBack() throws {
+        let maze = try Maze(parsing: smallMaze)
+        let tokens = MazeDataset.tokens(maze, paddedTo: 9)
+        #expect(tokens.count == 81 && tokens[7] == 0 && tokens[9 * 8] == 0 && tokens[9 + 1] == Maze.Cell.start.rawValue)
+        #expect(MazeDataset.maze(tokens: tokens, size: 7) == maze)
+        let solution = maze.marking(maze.shortestPath()!)
+        let d = MazeDataset.build(train: [(maze, solution)], test: [(maze, solution)], dihedralAugmentation: true, paddedTo: 9)
+        let train = try #require(d.splits["train"])
+        #expect(train.metadata.sequenceLength == 81 && train.exampleCount == 8)
+        // Whatever is predicted on the PAD cells, the check reads them as walls.
+        var predicted = MazeDataset.tokens(solution, paddedTo: 9)
+        predicted[8] = Maze.Cell.open.rawValue
+        let check = try #require(MazeDataset.check(input: tokens, label: MazeDataset.tokens(solution, paddedTo: 9), prediction: predicted))
+        #expect(check.isValidShortest)
+    }
+
     @Test func dihedralTransformsInvert() {
         let cells = (0..<12).map { UInt8($0) }
         for t in 0..<8 {

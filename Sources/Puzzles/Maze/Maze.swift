@@ -87,6 +87,11 @@ public struct Maze: Equatable, Hashable, Sendable, CustomStringConvertible {
                                                   reason: "a maze needs exactly one 'S' and one 'G' (found \(starts) and \(goals))")
         }
         self.init(size: n, cells: cells)
+        guard shortestPath() != nil else {
+            let (s, g) = (start, goal)
+            throw PuzzleFormatError.contradiction(source: source,
+                reason: "S (line \(s / n + 1), column \(s % n + 1)) cannot reach G (line \(g / n + 1), column \(g % n + 1)): walls close every route; expected a maze with a path")
+        }
     }
 
     public var start: Int { cells.firstIndex(of: .start)! }
@@ -124,6 +129,112 @@ public struct Maze: Equatable, Hashable, Sendable, CustomStringConvertible {
         var path = [goal]
         while path.last! != start { path.append(previous[path.last!]) }
         return path.reversed()
+    }
+
+    /// How many distinct shortest S→G paths there are, counting up to `cap` (0 when G cannot be
+    /// reached): a maze whose count is 1 has one right answer.
+    public func shortestPathCount(cap: Int = 2) -> Int {
+        shortestPathCounts(from: start, cap: cap).ways[goal]
+    }
+
+    /// Whether S can reach G by more than one route: some step of the shortest path can be
+    /// walled off and G is still reachable.
+    public var hasAlternativeRoute: Bool {
+        guard let path = shortestPath(), path.count > 1 else { return false }
+        for (a, b) in zip(path, path.dropFirst()) {
+            if reachable(avoiding: (a, b)) { return true }
+        }
+        return false
+    }
+
+    /// Whether G can be reached from S without the step between cells `edge.0` and `edge.1`.
+    private func reachable(avoiding edge: (Int, Int)) -> Bool {
+        let n = size
+        var seen = [Bool](repeating: false, count: n * n)
+        var stack = [start]
+        seen[start] = true
+        while let i = stack.popLast() {
+            if i == goal { return true }
+            let (r, c) = (i / n, i % n)
+            for (dr, dc) in [(-1, 0), (0, -1), (0, 1), (1, 0)] {
+                let (nr, nc) = (r + dr, c + dc)
+                guard nr >= 0, nr < n, nc >= 0, nc < n else { continue }
+                let j = nr * n + nc
+                if (i, j) == edge || (j, i) == edge { continue }
+                if !seen[j] && cells[j] != .wall {
+                    seen[j] = true
+                    stack.append(j)
+                }
+            }
+        }
+        return false
+    }
+
+    /// From cell `origin`: every cell's distance in steps (-1 when unreachable) and its number of
+    /// shortest paths, counted up to `cap`.
+    func shortestPathCounts(from origin: Int, cap: Int) -> (distance: [Int], ways: [Int]) {
+        let n = size
+        var distance = [Int](repeating: -1, count: n * n)
+        var ways = [Int](repeating: 0, count: n * n)
+        var queue = [origin]
+        distance[origin] = 0
+        ways[origin] = 1
+        var head = 0
+        while head < queue.count {
+            let i = queue[head]
+            head += 1
+            let (r, c) = (i / n, i % n)
+            for (dr, dc) in [(-1, 0), (0, -1), (0, 1), (1, 0)] {
+                let (nr, nc) = (r + dr, c + dc)
+                guard nr >= 0, nr < n, nc >= 0, nc < n else { continue }
+                let j = nr * n + nc
+                guard cells[j] != .wall else { continue }
+                if distance[j] < 0 {
+                    distance[j] = distance[i] + 1
+                    queue.append(j)
+                }
+                if distance[j] == distance[i] + 1 { ways[j] = min(cap, ways[j] + ways[i]) }
+            }
+        }
+        return (distance, ways)
+    }
+
+    /// Reads the reference's Maze-Hard CSV (`source,question,answer,rating`; question and
+    /// answer are n² characters of `# SGo`, 900 for 30×30): each answer must mark a shortest
+    /// path of its question.
+    /// - Throws: `PuzzleFormatError` naming the file and line.
+    public static func parseCSV(_ text: String, source: String) throws -> [(puzzle: Maze, solution: Maze, rating: Int)] {
+        var records: [(puzzle: Maze, solution: Maze, rating: Int)] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = index + 1
+            let row = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            if row.isEmpty || (line == 1 && row.hasPrefix("source")) { continue }
+            let fields = row.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == 4 else {
+                throw PuzzleFormatError.badRow(source: source, line: line, reason: "\(fields.count) fields; expected 4 (source,question,answer,rating)")
+            }
+            func maze(_ field: Int, _ name: String) throws -> Maze {
+                do { return try Maze(parsing: String(fields[field]), source: source) } catch let e as PuzzleFormatError {
+                    // The maze parser's own "source, line 1: " prefix, dropped: the CSV line is named.
+                    let text = e.description
+                    let detail = text.hasPrefix(source) ? String(text[(text.range(of: ": ")?.upperBound ?? text.startIndex)...]) : text
+                    throw PuzzleFormatError.badRow(source: source, line: line, reason: "the \(name): \(detail.hasSuffix(".") ? String(detail.dropLast()) : detail)")
+                }
+            }
+            let question = try maze(1, "question"), answer = try maze(2, "answer")
+            guard let rating = Int(fields[3].trimmingCharacters(in: .whitespaces)) else {
+                throw PuzzleFormatError.badRow(source: source, line: line, reason: "rating '\(fields[3])' is not a whole number")
+            }
+            guard question.unsolved == question, answer.check(answer).isValidShortest, answer.unsolved == question else {
+                throw PuzzleFormatError.badRow(source: source, line: line, reason: "the answer does not mark a shortest path of the question")
+            }
+            records.append((question, answer, rating))
+        }
+        return records
+    }
+
+    public static func readCSV(_ url: URL) throws -> [(puzzle: Maze, solution: Maze, rating: Int)] {
+        try parseCSV(try readText(url), source: url.path)
     }
 
     /// The maze with `path`'s cells (except S and G) marked `o`.
@@ -179,24 +290,70 @@ public struct Maze: Equatable, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// The kinds of maze `MazeGenerator` draws.
+public enum MazeKind: String, CaseIterable, Sendable {
+    /// Carved on the odd lattice: one route between any two cells (the reference's Maze-Hard).
+    case perfect
+    /// Random walls at a density: several routes, of which exactly one is shortest.
+    case open
+}
+
 /// Generates square mazes whose shortest S→G path is at least `minimumPathLength` cells long.
 ///
 /// A perfect maze (one path between any two cells) is carved by a randomised depth-first search
 /// on the odd lattice inside a wall border; `extraOpenings` walls are then knocked through to add
-/// loops; S and G are drawn until their shortest path is long enough.
+/// loops; S and G are drawn until their shortest path is long enough. An open maze has each
+/// interior cell a wall with probability `density`, and S and G drawn until their shortest path
+/// is long enough, the only one of its length, and not the only route.
 public struct MazeGenerator {
     public var size: Int
     public var minimumPathLength: Int
     public var extraOpenings: Int
+    public var kind: MazeKind
+    public var density: Double
 
-    public init(size: Int = 30, minimumPathLength: Int = 110, extraOpenings: Int = 0) {
+    public init(size: Int = 30, minimumPathLength: Int = 110, extraOpenings: Int = 0, kind: MazeKind = .perfect, density: Double = 0.4) {
         self.size = size
         self.minimumPathLength = minimumPathLength
         self.extraOpenings = extraOpenings
+        self.kind = kind
+        self.density = density
     }
 
-    /// A puzzle (S, G, walls) and its solution (the shortest path marked).
+    /// A puzzle (S, G, walls) and its solution (the shortest path marked); nil when `attempts`
+    /// walls-and-endpoints draws found none (an open maze whose settings make long unique
+    /// paths too rare).
+    public func generate<G: RandomNumberGenerator>(using g: inout G, attempts: Int) -> (puzzle: Maze, solution: Maze)? {
+        guard kind == .open else { return generate(using: &g) }
+        let n = size
+        for _ in 0..<attempts {
+            var cells = [Maze.Cell](repeating: .wall, count: n * n)
+            for r in 1..<(n - 1) {
+                for c in 1..<(n - 1) where Double.random(in: 0..<1, using: &g) >= density { cells[r * n + c] = .open }
+            }
+            let open = cells.indices.filter { cells[$0] == .open }
+            guard open.count >= 2 else { continue }
+            let layout = Maze(size: n, cells: cells)
+            for _ in 0..<8 {
+                // One search from S finds every G whose shortest path is long enough and unique.
+                let s = open.randomElement(using: &g)!
+                let (distance, ways) = layout.shortestPathCounts(from: s, cap: 2)
+                let goals = open.filter { distance[$0] + 1 >= minimumPathLength && ways[$0] == 1 }
+                guard let goal = goals.randomElement(using: &g) else { continue }
+                var maze = layout
+                maze.cells[s] = .start
+                maze.cells[goal] = .goal
+                guard maze.hasAlternativeRoute else { continue }
+                let path = maze.shortestPath()!
+                return (maze, maze.marking(path))
+            }
+        }
+        return nil
+    }
+
+    /// A perfect maze: a puzzle (S, G, walls) and its solution (the shortest path marked).
     public func generate<G: RandomNumberGenerator>(using g: inout G) -> (puzzle: Maze, solution: Maze) {
+        precondition(kind == .perfect, "open mazes are drawn by generate(using:attempts:)")
         let n = size
         while true {
             var cells = [Maze.Cell](repeating: .wall, count: n * n)

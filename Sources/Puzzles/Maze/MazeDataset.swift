@@ -8,26 +8,59 @@ public enum MazeDataset {
 
     public static func tokens(_ m: Maze) -> [UInt8] { m.cells.map(\.rawValue) }
 
-    /// The maze a token row encodes (PAD reads as a wall).
-    public static func maze(tokens: [UInt8]) -> Maze {
-        let n = Int(Double(tokens.count).squareRoot())
-        return Maze(size: n, cells: tokens.map { Maze.Cell(rawValue: $0) ?? .wall })
+    /// A maze's tokens in the top-left corner of a `side × side` grid, PAD (0) around it (PAD
+    /// labels are ignored by the loss), so one model serves every size up to `side`.
+    public static func tokens(_ m: Maze, paddedTo side: Int) -> [UInt8] {
+        precondition(side >= m.size, "a \(m.size)×\(m.size) maze does not fit \(side)×\(side)")
+        var out = [UInt8](repeating: 0, count: side * side)
+        for r in 0..<m.size {
+            for c in 0..<m.size { out[r * side + c] = m.cells[r * m.size + c].rawValue }
+        }
+        return out
     }
 
+    /// The maze a token row encodes (PAD reads as a wall); with `size`, the top-left
+    /// `size × size` corner of a padded row.
+    public static func maze(tokens: [UInt8], size: Int? = nil) -> Maze {
+        let n = Int(Double(tokens.count).squareRoot())
+        let m = min(size ?? n, n)
+        let cells = (0..<(m * m)).map { i in Maze.Cell(rawValue: tokens[(i / m) * n + i % m]) ?? .wall }
+        return Maze(size: m, cells: cells)
+    }
+
+    /// How a predicted token row compares with its example: exact, and a valid shortest path.
+    /// PAD cells of the input (a padded maze's surroundings) are walls whatever was predicted
+    /// there; nil when the label is not a maze with one S and one G.
+    public static func check(input: [UInt8], label: [UInt8], prediction: [UInt8]) -> Maze.Check? {
+        guard input.count == label.count, label.count == prediction.count,
+              label.filter({ $0 == Maze.Cell.start.rawValue }).count == 1,
+              label.filter({ $0 == Maze.Cell.goal.rawValue }).count == 1 else { return nil }
+        let masked = zip(input, prediction).map { $0 == 0 ? 0 : $1 }
+        return maze(tokens: label).check(maze(tokens: masked))
+    }
+
+    /// A dataset of mazes; `paddedTo` places mazes of any smaller size in a grid of that side
+    /// (a curriculum over sizes in one dataset), else all mazes must have one size.
     public static func build(train: [(puzzle: Maze, solution: Maze)], test: [(puzzle: Maze, solution: Maze)],
-                             dihedralAugmentation: Bool = false) -> PuzzleDataset {
-        let n = (train.first ?? test.first)?.puzzle.size ?? 30
+                             dihedralAugmentation: Bool = false, paddedTo: Int? = nil) -> PuzzleDataset {
+        let n = paddedTo ?? (train.first ?? test.first)?.puzzle.size ?? 30
+        precondition((train + test).allSatisfy { paddedTo == nil ? $0.puzzle.size == n : $0.puzzle.size <= n },
+                     "mazes of several sizes need paddedTo")
+        func padded(_ cells: [UInt8], _ m: Int) -> [UInt8] {
+            m == n ? cells : tokens(Maze(size: m, cells: cells.map { Maze.Cell(rawValue: $0)! }), paddedTo: n)
+        }
         var trainBuilder = DatasetSplitBuilder(sequenceLength: n * n)
         for (puzzle, solution) in train {
+            let m = puzzle.size
             for t in dihedralAugmentation ? Array(0..<8) : [0] {
                 trainBuilder.addPuzzle(identifier: 0, examples: [(
-                    Dihedral.apply(t, to: tokens(puzzle), rows: n, columns: n).cells,
-                    Dihedral.apply(t, to: tokens(solution), rows: n, columns: n).cells)])
+                    padded(Dihedral.apply(t, to: tokens(puzzle), rows: m, columns: m).cells, m),
+                    padded(Dihedral.apply(t, to: tokens(solution), rows: m, columns: m).cells, m))])
             }
             trainBuilder.endGroup()
         }
         var testBuilder = DatasetSplitBuilder(sequenceLength: n * n)
-        testBuilder.addSingletons(test.map { (tokens($0.puzzle), tokens($0.solution)) })
+        testBuilder.addSingletons(test.map { (tokens($0.puzzle, paddedTo: n), tokens($0.solution, paddedTo: n)) })
         return PuzzleDataset(splits: [
             "train": trainBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),
             "test": testBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),
