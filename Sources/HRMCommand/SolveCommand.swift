@@ -61,6 +61,10 @@ struct SolveCommand: ParsableCommand {
     @OptionGroup var trajectoryOptions: TrajectoryOptions
     @Option(help: "ARC only: the dataset folder the model was trained on, to use the task's puzzle embedding.")
     var data: String?
+    @Option(help: "ARC only: first fit a puzzle embedding to this task — STEPS training steps on its demonstration pairs, every other weight frozen (for a task the model never saw).")
+    var adapt: Int = 0
+    @Option(name: .customLong("adapt-lr"), help: "ARC only: the embedding's learning rate while adapting (SignSGD, as the reference's puzzle_emb_lr).")
+    var adaptLearningRate: Float = 1e-2
     @Flag(help: "Print the answer and the trace as JSON.")
     var json = false
 
@@ -68,6 +72,8 @@ struct SolveCommand: ParsableCommand {
         if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
         guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
         guard (1...16).contains(rounds) else { throw ValidationError("--rounds must be 1 to 16; got \(rounds).") }
+        guard (0...10_000).contains(adapt) else { throw ValidationError("--adapt must be 0 to 10000 steps; got \(adapt).") }
+        guard adaptLearningRate > 0, adaptLearningRate.isFinite else { throw ValidationError("--adapt-lr must be positive; got \(adaptLearningRate).") }
         if trajectoryOptions.trajectories > 1 && (views > 1 || rounds > 1) {
             throw ValidationError("--trajectories (the Q head chooses) and --views/--rounds (the rules choose) are two ways to ask again; give one.")
         }
@@ -90,6 +96,9 @@ struct SolveCommand: ParsableCommand {
         solver.trajectoryNoise = t.noise
         solver.views = views
         solver.rounds = rounds
+        if adapt > 0 && !(isFile && puzzle.hasSuffix(".json")) {
+            throw CommandError("--adapt fits a puzzle embedding to an ARC task (a .json file); \(source) is \(isSudoku ? "a Sudoku" : "a maze").")
+        }
         if !isSudoku && (trajectoryOptions.trajectories > 1 || views > 1 || rounds > 1) {
             throw CommandError("--trajectories, --views and --rounds are for Sudokus; \(source) is \(isFile && puzzle.hasSuffix(".json") ? "an ARC task" : "a maze").")
         }
@@ -167,6 +176,25 @@ struct SolveCommand: ParsableCommand {
                 print("\(task.name) is not among the dataset's puzzles; using the blank puzzle embedding.")
             }
         }
+        var adaptation: [String: Any]? = nil
+        if adapt > 0 {
+            // Row 0 is refitted to this task in the model in memory, then used for its tests.
+            func solvedDemos() throws -> Int {
+                try task.train.filter { try solver.solve(arcInput: $0.input, expected: $0.output, identifier: 0).isVerified == true }.count
+            }
+            let before = try solvedDemos()
+            let start = Date()
+            let log = try PuzzleAdaptation.adapt(solver.model, demonstrations: task.train, steps: adapt, learningRate: adaptLearningRate)
+            let after = try solvedDemos()
+            identifier = 0
+            adaptation = ["steps": adapt, "seconds": Date().timeIntervalSince(start), "loss_first": Double(log.first!.loss),
+                          "loss_last": Double(log.last!.loss), "demonstrations": task.train.count,
+                          "demonstrations_solved_before": before, "demonstrations_solved_after": after]
+            if !json {
+                print(String(format: "adapted a puzzle embedding to %@ in %d steps (%.1f s): loss %.3f → %.3f; demonstration pairs solved %d → %d of %d",
+                             task.name, adapt, Date().timeIntervalSince(start), log.first!.loss, log.last!.loss, before, after, task.train.count))
+            }
+        }
         var results: [[String: Any]] = []
         for (i, pair) in task.test.enumerated() {
             let s = try solver.solve(arcInput: pair.input, expected: pair.output, identifier: identifier)
@@ -178,7 +206,11 @@ struct SolveCommand: ParsableCommand {
                 print(s.isVerified == true ? "matches the task's output" : "differs from the task's output")
             }
         }
-        if json { printJSON(["task": task.name, "tests": results]) }
+        if json {
+            var report: [String: Any] = ["task": task.name, "tests": results]
+            if let adaptation { report["adaptation"] = adaptation }
+            printJSON(report)
+        }
     }
 }
 
