@@ -179,20 +179,33 @@ struct SolveCommand: ParsableCommand {
         var adaptation: [String: Any]? = nil
         if adapt > 0 {
             // Row 0 is refitted to this task in the model in memory, then used for its tests.
-            func solvedDemos() throws -> Int {
-                try task.train.filter { try solver.solve(arcInput: $0.input, expected: $0.output, identifier: 0).isVerified == true }.count
+            /// Demonstration pairs solved, and the share of their output cells right (0 for a
+            /// grid of the wrong shape), with the puzzle row as it is now.
+            func demos() throws -> (solved: Int, cells: Double) {
+                var solved = 0, cells = 0.0
+                for pair in task.train {
+                    let answer = try solver.solve(arcInput: pair.input, expected: pair.output, identifier: 0).answer
+                    if answer == pair.output { solved += 1 }
+                    if answer.rows == pair.output.rows && answer.columns == pair.output.columns {
+                        cells += Double(zip(answer.cells, pair.output.cells).filter { $0 == $1 }.count) / Double(max(answer.cells.count, 1))
+                    }
+                }
+                return (solved, cells / Double(task.train.count))
             }
-            let before = try solvedDemos()
+            let before = try demos()
             let start = Date()
             let log = try PuzzleAdaptation.adapt(solver.model, demonstrations: task.train, steps: adapt, learningRate: adaptLearningRate)
-            let after = try solvedDemos()
+            let seconds = Date().timeIntervalSince(start)
+            let after = try demos()
             identifier = 0
-            adaptation = ["steps": adapt, "seconds": Date().timeIntervalSince(start), "loss_first": Double(log.first!.loss),
+            adaptation = ["steps": adapt, "seconds": seconds, "loss_first": Double(log.first!.loss),
                           "loss_last": Double(log.last!.loss), "demonstrations": task.train.count,
-                          "demonstrations_solved_before": before, "demonstrations_solved_after": after]
+                          "demonstrations_solved_before": before.solved, "demonstrations_solved_after": after.solved,
+                          "demonstration_cells_before": before.cells, "demonstration_cells_after": after.cells]
             if !json {
-                print(String(format: "adapted a puzzle embedding to %@ in %d steps (%.1f s): loss %.3f → %.3f; demonstration pairs solved %d → %d of %d",
-                             task.name, adapt, Date().timeIntervalSince(start), log.first!.loss, log.last!.loss, before, after, task.train.count))
+                print(String(format: "adapted a puzzle embedding to %@ in %d steps (%.1f s): training loss %.3f → %.3f; demonstration pairs solved %d → %d of %d, their cells %.1f%% → %.1f%%",
+                             task.name, adapt, seconds, log.first!.loss, log.last!.loss, before.solved, after.solved,
+                             task.train.count, 100 * before.cells, 100 * after.cells))
             }
         }
         var results: [[String: Any]] = []
