@@ -69,7 +69,7 @@ struct ConvertCommand: ParsableCommand {
             throw CommandError("\(source.path): not a PyTorch checkpoint (neither a zip archive nor a pickle); hrm reads safetensors checkpoints as they are.")
         }
         let file = try TorchCheckpointFile(contentsOf: source)
-        let model = try Checkpoint.load(from: source, configuration: try config.map { try loadConfiguration(path: $0) },
+        let model = try Checkpoint.load(file, configuration: try config.map { try loadConfiguration(path: $0) },
                                         sequenceLength: length)
         try Checkpoint.save(model, to: target, metadata: ["converted_from": source.lastPathComponent])
         let c = model.reasoningConfiguration

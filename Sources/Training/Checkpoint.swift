@@ -96,6 +96,14 @@ public enum Checkpoint {
         } catch let e as TorchCheckpointError {
             throw CheckpointError.file(e)
         }
+        return try load(file, configuration: configuration, sequenceLength: sequenceLength)
+    }
+
+    /// `load(from:)` on a file already open (a caller that also reports on the file reads it once).
+    public static func load(_ file: any TensorFile, configuration: ModelConfiguration? = nil, sequenceLength: Int? = nil) throws
+        -> any ReasoningModel
+    {
+        let url = URL(fileURLWithPath: file.path)
         let stored: ModelConfiguration?
         if let torch = file as? TorchCheckpointFile {
             stored = configuration == nil ? try ReferenceCheckpoint.configuration(for: torch, sequenceLength: sequenceLength) : nil
