@@ -8,6 +8,8 @@
 # through oneDNN (installs libdnnl-dev), in its own build folder .build-onednn.
 
 SHELL := /bin/bash
+comma := ,
+space := $(subst ,, )
 UNAME_S := $(shell uname -s)
 UNAME_M := $(shell uname -m)
 
@@ -20,13 +22,18 @@ else
 CPU_FLAGS ?=
 endif
 
-ifeq ($(ONEDNN),1)
-TRAIT_FLAGS := --traits OneDNN --scratch-path .build-onednn
-HRM := .build-onednn/release/hrm
-else
+# MPI=1 builds with the package trait MPI (data-parallel `mpirun -np N hrm train`; installs
+# libopenmpi-dev and openmpi-bin) in .build-mpi; with ONEDNN=1 too, both traits in .build-onednn-mpi.
+TRAITS := $(if $(filter 1,$(ONEDNN)),OneDNN) $(if $(filter 1,$(MPI)),MPI)
+TRAITS := $(strip $(TRAITS))
+ifeq ($(TRAITS),)
 TRAIT_FLAGS :=
-HRM := .build/release/hrm
+SCRATCH := .build
+else
+SCRATCH := .build$(if $(filter 1,$(ONEDNN)),-onednn)$(if $(filter 1,$(MPI)),-mpi)
+TRAIT_FLAGS := --traits $(subst $(space),$(comma),$(TRAITS)) --scratch-path $(SCRATCH)
 endif
+HRM := $(SCRATCH)/release/hrm
 
 SWIFT_BUILD := swift build -c release $(CPU_FLAGS) $(TRAIT_FLAGS)
 SWIFT_TEST := swift test -c release $(CPU_FLAGS) $(TRAIT_FLAGS)
@@ -39,6 +46,9 @@ demo: deps build
 	$(HRM) demo --out demo-output --force
 
 test: deps
+ifeq ($(MPI),1)
+	$(SWIFT_BUILD) --product hrm  # the mpirun tests launch this binary
+endif
 	$(SWIFT_TEST)
 
 build: deps
@@ -88,8 +98,20 @@ ifeq ($(ONEDNN),1)
 	  fi; \
 	fi
 endif
+ifeq ($(MPI),1)
+	@if ! pkg-config --exists ompi-c 2>/dev/null || ! command -v mpirun >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing libopenmpi-dev and openmpi-bin (Open MPI, for data-parallel training)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenmpi-dev openmpi-bin; \
+	  else \
+	    echo "MPI=1 needs Open MPI. Install it, then run make again:"; \
+	    echo "    sudo apt-get install -y libopenmpi-dev openmpi-bin"; \
+	    exit 1; \
+	  fi; \
+	fi
+endif
 	@command -v swift >/dev/null || { echo "swift-hrm needs Swift 6.1 or later on the PATH (https://swift.org/install)."; exit 1; }
 endif
 
 clean:
-	rm -rf .build .build-onednn
+	rm -rf .build .build-onednn .build-mpi .build-onednn-mpi

@@ -21,11 +21,13 @@ let package = Package(
         .library(name: "Application", targets: ["Application"]),
         .library(name: "Puzzles", targets: ["Puzzles"]),
         .library(name: "SafeFiles", targets: ["SafeFiles"]),
+        .library(name: "Cluster", targets: ["Cluster"]),
     ],
     // `OneDNN` (off by default): bf16 matrix products through oneDNN (`apt-get install
     // libdnnl-dev`, then `swift build --traits OneDNN`). Without it the package needs only BLAS.
     traits: [
         .trait(name: "OneDNN", description: "bf16 matrix products through oneDNN (libdnnl-dev)."),
+        .trait(name: "MPI", description: "data-parallel training under mpirun (Open MPI, libopenmpi-dev)."),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +47,13 @@ let package = Package(
         // Writing files and folders without ever losing one: atomic, flushed, refused when the
         // target is not hrm's own. Foundation only; everything that writes goes through it.
         .target(name: "SafeFiles", exclude: ["README.md"], swiftSettings: swiftSettings),
+        // Open MPI (Debian libopenmpi-dev; pkg-config "ompi-c"). Only with the MPI trait.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"]), .brew(["open-mpi"])]),
+        // The ranks of a data-parallel job and their collectives (MPI with the trait, one
+        // process without). Foundation only otherwise.
+        .target(name: "Cluster", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+                exclude: ["README.md"],
+                swiftSettings: swiftSettings + [.define("MPI", .when(traits: ["MPI"]))]),
         // The CPU's widest multiply-add loops, each compiled for its own instruction set (target
         // attributes, no -march): `hrm bench peak` measures the machine's limit with them.
         .target(name: "CPeak"),
@@ -69,7 +78,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // The shared machinery, written once against the protocol: ACT, losses, optimizers, EMA,
         // trainer, runs, checkpoints, evaluator, inspection.
-        .target(name: "Training", dependencies: ["Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles",
+        .target(name: "Training", dependencies: ["Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles", "Cluster",
                                                  .product(name: "Yams", package: "Yams")],
                 exclude: ["README.md"], swiftSettings: swiftSettings),
         // What users run on top: solver, Sudoku views, model packages, shipped models, benchmarks.
@@ -78,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "HRMCommand",
             dependencies: [
-                "Application", "Training", "Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles",
+                "Application", "Training", "Models", "Reasoning", "Layers", "Tensors", "Puzzles", "SafeFiles", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"],
@@ -94,7 +103,7 @@ let package = Package(
         .testTarget(name: "PuzzlesTests", dependencies: ["Puzzles", "TestSupport"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "SafeFilesTests", dependencies: ["SafeFiles", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand", "Application", "Training", "Models", "Reasoning", "Puzzles", "Tensors", "SafeFiles", "TestSupport"],
+        .testTarget(name: "HRMCommandTests", dependencies: ["HRMCommand", "Application", "Training", "Models", "Reasoning", "Puzzles", "Tensors", "SafeFiles", "Cluster", "TestSupport"],
                     swiftSettings: swiftSettings),
     ]
 )

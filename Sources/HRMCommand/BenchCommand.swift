@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import Application
 import Models
@@ -13,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed.",
-        subcommands: [KernelsCommand.self, ModelBenchCommand.self, SudokuBenchCommand.self, DataBenchCommand.self, PeakCommand.self],
+        subcommands: [KernelsCommand.self, ModelBenchCommand.self, SudokuBenchCommand.self, DataBenchCommand.self, PeakCommand.self, AllReduceBenchCommand.self],
         defaultSubcommand: KernelsCommand.self
     )
 }
@@ -66,6 +67,72 @@ struct DataBenchCommand: ParsableCommand {
         print(String(format: "collated %d batches of %d: %.1f batches/s, %.0f examples/s; peak memory %.0f MB (checksum %d)",
                      batches, batch, Double(batches) / seconds, Double(batches * batch) / seconds,
                      ModelBenchmark.peakRSSMegabytes(), tokens))
+    }
+}
+
+/// `hrm bench allreduce`: the time of the gradient sum over the ranks against its size, as
+/// training runs it (in `Cluster.chunkCount` pieces). Needs an MPI build under mpirun.
+struct AllReduceBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "allreduce",
+        abstract: "Time the sum of N floats over the ranks of an mpirun job (the gradient exchange of data-parallel training).",
+        discussion: """
+            Every rank sums a buffer of each size with the others, --repeat times after one \
+            warm-up; rank 0 prints the median of the slowest rank's time, the algorithm \
+            bandwidth (bytes / time) and the pieces the sum was sent in. 27,275,266 floats are \
+            the paper's HRM (sudoku), 5,028,866 the TRM (trm-sudoku).
+
+            Example:
+              mpirun -np 2 .build-mpi/release/hrm bench allreduce --sizes 1024,1048576,27275266
+            """
+    )
+
+    @Option(help: "Float counts, comma-separated.")
+    var sizes: String = "1024,65536,1048576,5028866,27275266"
+    @Option(name: .customLong("repeat"), help: "Timed repetitions per size.")
+    var repetitions: Int = 7
+    @Option(help: ArgumentHelp("Seconds a rank waits for the others before it stops the job.", valueName: "SECONDS"))
+    var peerTimeout: Double = 120
+
+    static func parseSizes(_ text: String) -> [Int]? {
+        let v = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return v.map { $0! }
+    }
+
+    func validate() throws {
+        guard Self.parseSizes(sizes) != nil else { throw ValidationError("--sizes must be positive float counts, comma-separated (e.g. 1024,1048576).") }
+        guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1.") }
+    }
+
+    func run() throws {
+        let world = try Cluster.join(peerTimeout: peerTimeout)
+        defer { world.finish() }
+        guard world.isDistributed else {
+            throw CommandError(Cluster.isAvailable
+                ? "hrm bench allreduce measures an exchange between ranks; start it under mpirun with 2 or more processes (mpirun -np 2 \(CommandLine.arguments[0]) bench allreduce)."
+                : "hrm bench allreduce needs a build with MPI (make build MPI=1), started under mpirun.")
+        }
+        if world.isRoot {
+            print("\(world.size) ranks; pieces of \(Cluster.chunkCount) floats; median of \(repetitions) (slowest rank)")
+        }
+        for n in Self.parseSizes(sizes)! {
+            var buffer = [Float](repeating: 1, count: n)
+            var times: [Double] = []
+            for round in 0...repetitions {
+                let start = Date()
+                buffer.withUnsafeMutableBufferPointer { world.sum($0.baseAddress!, count: n) }
+                let mine = Date().timeIntervalSince(start)
+                let slowest = world.allGather([Float(mine)]).max()!
+                if round > 0 { times.append(Double(slowest)) }
+            }
+            let median = times.sorted()[times.count / 2]
+            if world.isRoot {
+                let pieces = (n + Cluster.chunkCount - 1) / Cluster.chunkCount
+                print(String(format: "%11d floats (%8.1f MB): %9.3f ms  %6.2f GB/s  (%d piece%@)", n, Double(n * 4) / 1e6,
+                             median * 1e3, Double(n * 4) / median / 1e9, pieces, pieces == 1 ? "" : "s"))
+            }
+        }
     }
 }
 

@@ -15,8 +15,11 @@ final class ProgressBar: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private var lastDecile = -1
     private let isTerminal = isatty(fileno(stderr)) != 0
+    /// A disabled bar draws nothing (ranks other than 0 of a data-parallel job).
+    private let enabled: Bool
 
-    init(_ label: String, total: Int, unit: String = "items", startingAt initial: Int = 0) {
+    init(_ label: String, total: Int, unit: String = "items", startingAt initial: Int = 0, enabled: Bool = true) {
+        self.enabled = enabled
         self.label = label
         self.total = max(total, 1)
         self.unit = unit
@@ -24,6 +27,7 @@ final class ProgressBar: @unchecked Sendable {
     }
 
     func update(_ done: Int, extra: String = "") {
+        guard enabled else { return }
         lock.lock()
         defer { lock.unlock() }
         let now = Date()
@@ -49,7 +53,7 @@ final class ProgressBar: @unchecked Sendable {
     @discardableResult
     func finish() -> Double {
         update(total)
-        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if isTerminal && enabled { FileHandle.standardError.write(Data("\n".utf8)) }
         return Date().timeIntervalSince(start)
     }
 

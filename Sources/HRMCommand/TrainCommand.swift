@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import Application
 import Models
@@ -28,9 +29,17 @@ struct TrainCommand: ParsableCommand {
             Defaults differ from the reference's GPU recipe where a CPU needs it: \
             global_batch_size 64, lr 1e-4 with 100 warm-up steps, epochs 100, eval_interval 10.
 
+            Data-parallel on many processes or machines: start a build with MPI (`make build \
+            MPI=1`) under mpirun. Every rank computes global_batch_size / N rows of the same \
+            batches one process would draw (the batch must divide by N); gradients are summed, \
+            rank 0 writes the run folder and prints. The data (and for --resume the run folder) \
+            must be at the same path on every machine. A rank that waits --peer-timeout seconds \
+            for the others stops the whole job with a message.
+
             Examples:
               hrm train --data data/sudoku-1k --config sudoku-small --out runs/s1 lr=3e-4 epochs=2000 eval_interval=200
               hrm train --resume runs/s1
+              mpirun -np 4 .build-mpi/release/hrm train --data data/sudoku-1k --config sudoku-small --out runs/s4
             """
     )
 
@@ -44,6 +53,8 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
     @Option(name: .customLong("init"), help: ArgumentHelp("Start from this checkpoint's weights (a run folder or .safetensors), e.g. the previous stage of a curriculum. Its architecture replaces --config (halt_max_steps and halt_exploration_prob may still be overridden); the optimizer starts fresh.", valueName: "CHECKPOINT"))
     var initialWeights: String?
+    @Option(help: ArgumentHelp("Under mpirun: seconds a rank waits for the others in one exchange before it stops the whole job (a rank died or hangs).", valueName: "SECONDS"))
+    var peerTimeout: Double = 300
     @OptionGroup var precisionOptions: PrecisionOptions
     @OptionGroup var output: ForceOption
     @Argument(help: "Overrides, key=value (e.g. lr=3e-4 hidden_size=256 epochs=500).")
@@ -58,17 +69,35 @@ struct TrainCommand: ParsableCommand {
         if resume != nil && initialWeights != nil {
             throw ValidationError("--init starts a new run; --resume continues one. Give one of them.")
         }
+        guard peerTimeout > 0 else { throw ValidationError("--peer-timeout must be positive (seconds).") }
     }
 
     func run() throws {
-        try precisionOptions.run { try runAtPrecision() }
+        let world = try Cluster.join(peerTimeout: peerTimeout)
+        do {
+            try precisionOptions.run { try runAtPrecision(world) }
+            world.finish()
+        } catch {
+            guard world.isDistributed else { throw error }
+            if case ClusterError.refused = error {
+                // Every rank stops on this together; rank 0 says it once.
+                world.finish()
+                if world.isRoot { throw error }
+                throw ExitCode(1)
+            }
+            if world.isRoot { throw error }
+            FileHandle.standardError.write(Data("rank \(world.rank): \(HRMCommand.message(for: error))\n".utf8))
+            throw ExitCode(1)
+        }
     }
 
-    private func runAtPrecision() throws {
+    private func runAtPrecision(_ world: any Communicator) throws {
         let run: TrainingRun
+        // Rank 0 alone prints.
+        func say(_ line: String) { if world.isRoot { print(line) } }
         if let resume {
-            run = try TrainingRun(resuming: URL(fileURLWithPath: resume))
-            print("resuming \(resume) at step \(run.trainer.step) of \(run.totalSteps)")
+            run = try TrainingRun(resuming: URL(fileURLWithPath: resume), communicator: world)
+            say("resuming \(resume) at step \(run.trainer.step) of \(run.totalSteps)")
         } else {
             var start: (any ReasoningModel)? = nil
             if let initialWeights { start = try loadModel(initialWeights, config: nil) }
@@ -91,13 +120,17 @@ struct TrainCommand: ParsableCommand {
                 }
             }
             run = try TrainingRun(newRunIn: URL(fileURLWithPath: out!), configuration: configuration, dataset: dataset,
-                                  initialWeights: start, force: output.force)
-            if start != nil { print("starting from the weights of \(initialWeights!)") }
+                                  initialWeights: start, force: output.force, communicator: world)
+            if start != nil { say("starting from the weights of \(initialWeights!)") }
             let params = run.trainer.model.trainableParameters().reduce(0) { $0 + $1.tensor.count }
-            print("run \(out!): \(params) parameters, \(run.totalSteps) steps of batch \(configuration.training.globalBatchSize), \(run.passes) evaluation(s)")
+            say("run \(out!): \(params) parameters, \(run.totalSteps) steps of batch \(configuration.training.globalBatchSize), \(run.passes) evaluation(s)")
+        }
+        if world.isDistributed {
+            let share = run.configuration.training.globalBatchSize / world.size
+            say("data-parallel over \(world.size) ranks: \(share) rows of each batch of \(run.configuration.training.globalBatchSize) per rank")
         }
         signal(SIGINT) { _ in stopRequested = true }
-        let bar = ProgressBar("training", total: run.totalSteps, unit: "steps", startingAt: run.trainer.step)
+        let bar = ProgressBar("training", total: run.totalSteps, unit: "steps", startingAt: run.trainer.step, enabled: world.isRoot)
         var loss: Float = 0
         try run.run(shouldStop: { stopRequested }) { event in
             switch event {
@@ -106,16 +139,22 @@ struct TrainCommand: ParsableCommand {
                 let m = r.metrics.normalized(lossDivisor: 1)
                 bar.update(r.step, extra: String(format: "loss %.3f  acc %.3f  exact %.3f  %.0f ex/s", loss / Float(run.configuration.training.globalBatchSize), m.accuracy, m.exactAccuracy, rate))
             case .evaluation(let report, let step):
+                guard world.isRoot else { return }
                 FileHandle.standardError.write(Data("\n".utf8))
                 print(String(format: "eval at step %d: exact %.4f, cells %.4f, changed cells %.4f, mean steps %.2f (%d examples, %.1f s)",
                              step, report.exactAccuracy, report.cellAccuracy, report.changedCellAccuracy, report.meanSteps, report.count, report.seconds))
             case .checkpoint(let step):
-                print("checkpoint at step \(step) in \(run.directory.path)")
+                say("checkpoint at step \(step) in \(run.directory.path)")
             }
         }
         bar.finish()
-        if stopRequested {
-            print("stopped by Ctrl-C; continue with: hrm train --resume \(run.directory.path)")
+        if world.isDistributed && run.trainer.stepSeconds > 0 {
+            let t = run.trainer
+            say(String(format: "rank 0: %.1f s in training steps, %.1f s (%.1f %%) of them exchanging with the other ranks",
+                       t.stepSeconds, t.exchangeSeconds, 100 * t.exchangeSeconds / t.stepSeconds))
+        }
+        if run.stoppedOnRequest {
+            say("stopped by Ctrl-C; continue with: hrm train --resume \(run.directory.path)")
         }
     }
 }

@@ -45,6 +45,11 @@ public final class AdaptiveComputation {
     /// can be run from several starting points. nil or a zero scale: the model's own initial
     /// states. Never used in training.
     public var startNoise: [(scale: Float, seed: UInt64)]? = nil
+    /// When this batch is rows `offset ..< offset + B` of a global batch computed by several
+    /// ranks: the exploration draws are made for the whole global batch (as one process would
+    /// draw them) and this batch takes its rows' share, so the generator stays the same on
+    /// every rank and every row gets the draw it would get in one process.
+    public var shard: (offset: Int, globalBatchSize: Int)? = nil
 
     public init(model: any ReasoningModel, isTraining: Bool = true) {
         self.model = model
@@ -108,7 +113,9 @@ public final class AdaptiveComputation {
             carry.halted[row] = last[row]
         }
         if isTraining && haltMaxSteps > 1 {
-            let explore = (0..<b).map { _ in
+            let offset = shard?.offset ?? 0, drawn = shard?.globalBatchSize ?? b
+            precondition(offset + b <= drawn, "the shard lies outside its global batch")
+            let explore = (0..<drawn).map { _ in
                 Float(generator.next() >> 40) * 0x1p-24 < c.haltExplorationProbability
             }
             let minSteps: [Int32] = explore.map {
@@ -116,7 +123,7 @@ public final class AdaptiveComputation {
             }
             for row in 0..<b {
                 let wantsToHalt = last[row] || c.halting.halts(qHalt: qHalt[row], qContinue: qContinue[row])
-                carry.halted[row] = wantsToHalt && carry.steps[row] >= minSteps[row]
+                carry.halted[row] = wantsToHalt && carry.steps[row] >= minSteps[offset + row]
             }
         }
         if isTraining && haltMaxSteps > 1 && c.halting.trainsContinue {

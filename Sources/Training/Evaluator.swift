@@ -212,8 +212,14 @@ public enum Evaluator {
     }
 
     /// Evaluates `split` (the first `limit` examples, if given).
+    ///
+    /// Split over ranks: with `part` = (index, count), this process evaluates batches index,
+    /// index + count, … of the same batching, and `reduce` (a sum over the ranks) combines the
+    /// counts before the report is formed; the counts are integers, so the report's accuracies
+    /// equal one process's exactly.
     public static func evaluate(model: any ReasoningModel, split: DatasetSplit, batchSize: Int,
                                 maxSteps: Int? = nil, haltEarly: Bool = false, limit: Int? = nil,
+                                part: (index: Int, count: Int) = (0, 1), reduce: (inout [Double]) -> Void = { _ in },
                                 progress: (Int, Int) -> Void = { _, _ in },
                                 onExample: (_ batch: DatasetBatch, _ row: Int, _ step: ReasoningStep) -> Void = { _, _, _ in })
         -> EvaluationReport
@@ -225,10 +231,12 @@ public enum Evaluator {
         var exactPerStep = [Double](repeating: 0, count: steps), cellsPerStep = [Double](repeating: 0, count: steps)
         var exact = 0.0, cellsRight = 0.0, cells = 0.0, changedRight = 0.0, changed = 0.0, stepsUsed = 0.0
         var qRight = 0.0
-        var done = 0
-        for batch in split.evaluationBatches(batchSize: batchSize) {
-            let rows = min(batch.count, total - done)
+        var done = 0, seen = 0
+        for (index, batch) in split.evaluationBatches(batchSize: batchSize).enumerated() {
+            let rows = min(batch.count, total - seen)
             if rows <= 0 { break }
+            seen += rows
+            if index % part.count != part.index { continue }
             let traces = trace(model: model, inputs: batch.inputs, puzzleIdentifiers: batch.puzzleIdentifiers,
                                steps: steps, haltEarly: haltEarly)
             for row in 0..<rows {
@@ -265,7 +273,16 @@ public enum Evaluator {
             }
             done += rows
             progress(done, total)
-            if done >= total { break }
+            if seen >= total { break }
+        }
+        if part.count > 1 {
+            var sums = [Double(done), exact, cellsRight, cells, changedRight, changed, stepsUsed, qRight]
+                + exactPerStep + cellsPerStep
+            reduce(&sums)
+            (done, exact, cellsRight, cells, changedRight, changed, stepsUsed, qRight) =
+                (Int(sums[0]), sums[1], sums[2], sums[3], sums[4], sums[5], sums[6], sums[7])
+            exactPerStep = Array(sums[8..<(8 + steps)])
+            cellsPerStep = Array(sums[(8 + steps)...])
         }
         let n = Double(max(done, 1))
         return EvaluationReport(

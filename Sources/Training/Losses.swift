@@ -21,6 +21,15 @@ public struct ACTMetrics: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The sums in a fixed order (for summing over ranks), and back.
+    public var sums: [Double] { [count, accuracy, exactAccuracy, qHaltAccuracy, steps, lmLoss, qHaltLoss, qContinueLoss] }
+
+    public init(sums v: [Double]) {
+        precondition(v.count == 8, "ACTMetrics has 8 sums")
+        (count, accuracy, exactAccuracy, qHaltAccuracy) = (v[0], v[1], v[2], v[3])
+        (steps, lmLoss, qHaltLoss, qContinueLoss) = (v[4], v[5], v[6], v[7])
+    }
+
     /// Adds another batch's sums.
     public static func + (a: ACTMetrics, b: ACTMetrics) -> ACTMetrics {
         var r = a

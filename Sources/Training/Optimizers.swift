@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Layers
 import Tensors
@@ -109,14 +110,28 @@ public struct SignSGD {
 
     public init(weightDecay: Float = 0.1) { self.weightDecay = weightDecay }
 
-    /// Updates `embedding.table` from its scratch gradient, then clears the scratch.
-    public func update(_ embedding: SparseEmbedding, learningRate lr: Float) {
+    /// Updates `embedding.table` from its scratch gradient, then clears the scratch. With
+    /// several ranks, the touched ids and their gradient rows are first gathered from every rank
+    /// (in rank order, so the sums per id run in the order one process would add them), and
+    /// every rank applies the same update to its copy of the table.
+    public func update(_ embedding: SparseEmbedding, learningRate lr: Float,
+                       communicator: any Communicator = LocalCommunicator()) {
         defer { embedding.clearScratch() }
         guard let local = embedding.localWeights, let g = local.gradient else { return }
-        let width = embedding.width
+        if communicator.isDistributed {
+            let ids = communicator.allGather(embedding.localIdentifiers)
+            let rows = communicator.allGather(g.scalars)
+            rows.withUnsafeBufferPointer { apply(to: embedding.table, identifiers: ids, gradients: $0.baseAddress!, width: embedding.width, learningRate: lr) }
+        } else {
+            apply(to: embedding.table, identifiers: embedding.localIdentifiers, gradients: g.pointer, width: embedding.width, learningRate: lr)
+        }
+    }
+
+    /// The update itself: `gradients` holds one row of `width` per entry of `identifiers`.
+    func apply(to table: Tensor, identifiers: [Int32], gradients: UnsafePointer<Float>, width: Int, learningRate lr: Float) {
         var sums: [Int32: [Float]] = [:]
-        for (row, id) in embedding.localIdentifiers.enumerated() {
-            let src = UnsafeBufferPointer(start: g.pointer + row * width, count: width)
+        for (row, id) in identifiers.enumerated() {
+            let src = UnsafeBufferPointer(start: gradients + row * width, count: width)
             if var acc = sums[id] {
                 for j in 0..<width { acc[j] += src[j] }
                 sums[id] = acc
@@ -126,7 +141,7 @@ public struct SignSGD {
         }
         let decay = 1 - lr * weightDecay
         for (id, total) in sums {
-            let dst = embedding.table.pointer + Int(id) * width
+            let dst = table.pointer + Int(id) * width
             for j in 0..<width {
                 let sign: Float = total[j] > 0 ? 1 : (total[j] < 0 ? -1 : 0)
                 dst[j] = dst[j] * decay - lr * sign

@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Layers
 import Models
@@ -67,6 +68,13 @@ public struct TrainingStepResult {
 /// architecture: one ACT step with deep supervision, backward of `total / globalBatchSize`,
 /// SignSGD on the puzzle embedding and AdamATan2 on everything else, both at the scheduled rate,
 /// then the EMA update when the run keeps one.
+///
+/// Data-parallel over a `Communicator` of N ranks (the reference's DDP): every rank is given the
+/// same global batch and computes rows `rank·B/N ..< (rank+1)·B/N` of it, with the carry of those
+/// slots alone; the dense gradients are summed over the ranks before AdamATan2, the puzzle
+/// embedding's touched rows and their gradients are gathered from every rank before SignSGD, and
+/// the exploration draws are those of the whole batch, so every rank takes the same step one
+/// process would, up to the order of the float sums.
 public final class Trainer {
     public let model: any ReasoningModel
     public let act: AdaptiveComputation
@@ -81,12 +89,22 @@ public final class Trainer {
     public var carry: ACTCarry?
     /// Optimizer steps taken (the first step is step 1).
     public internal(set) var step = 0
-    /// The generator for exploration draws.
+    /// The generator for exploration draws (in the same state on every rank).
     public var generator: RandomGenerator
+    /// The ranks this trainer shares its batches with (one process alone by default).
+    public let communicator: any Communicator
+    /// The dense gradients packed for the sum over ranks (reused).
+    private var gradientBuffer: [Float] = []
+    /// Seconds spent exchanging with the other ranks (gradient sums, metric sums, the puzzle
+    /// embedding's gather), and in whole training steps, since this trainer was made.
+    public private(set) var exchangeSeconds = 0.0
+    public private(set) var stepSeconds = 0.0
 
-    public init(model: any ReasoningModel, configuration t: TrainingConfiguration) {
+    public init(model: any ReasoningModel, configuration t: TrainingConfiguration,
+                communicator: any Communicator = LocalCommunicator()) {
         self.model = model
         self.configuration = t
+        self.communicator = communicator
         act = AdaptiveComputation(model: model, isTraining: true)
         optimizer = AdamATan2(parameters: model.trainableParameters(), beta1: t.beta1,
                               beta2: t.beta2, weightDecay: t.weightDecay)
@@ -112,25 +130,111 @@ public final class Trainer {
         return copy
     }
 
-    /// One optimizer step on `batch` (its rows go only to slots whose sequence halted).
+    /// The rows of a global batch of `globalBatchSize` that this rank computes.
+    public func localRows(globalBatchSize: Int) -> Range<Int> {
+        let share = globalBatchSize / communicator.size
+        return (communicator.rank * share)..<((communicator.rank + 1) * share)
+    }
+
+    /// One optimizer step on the global `batch` (its rows go only to slots whose sequence
+    /// halted); with several ranks, this rank computes its share of the rows (`localRows`).
+    /// Every rank must call it with the same batch.
     @discardableResult
     public func trainStep(_ batch: PuzzleBatch) -> TrainingStepResult {
+        let started = Date()
+        defer { stepSeconds += Date().timeIntervalSince(started) }
         step += 1
-        var carry = self.carry ?? act.initialCarry(batch: batch)
-        let output = act.step(&carry, batch: batch, using: &generator)
+        let local: PuzzleBatch
+        if communicator.isDistributed {
+            precondition(batch.batchSize % communicator.size == 0, "the batch must divide by the ranks (checked at start)")
+            let rows = localRows(globalBatchSize: batch.batchSize)
+            local = batch.rows(rows)
+            act.shard = (offset: rows.lowerBound, globalBatchSize: batch.batchSize)
+        } else {
+            local = batch
+        }
+        var carry = self.carry ?? act.initialCarry(batch: local)
+        let output = act.step(&carry, batch: local, using: &generator)
         let loss = actLoss(output, carry: carry, lossType: model.reasoningConfiguration.lossType)
         self.carry = carry
 
         (loss.total * (1 / Float(configuration.globalBatchSize))).backward()
 
+        var metrics = loss.metrics, total = loss.total.item
+        let exchangeStarted = Date()
+        if communicator.isDistributed {
+            sumGradients()
+            var v = metrics.sums + [Double(total)]
+            communicator.sum(&v)
+            metrics = ACTMetrics(sums: Array(v.dropLast()))
+            total = Float(v.last!)
+        }
         let lr = schedule(step)
         if let puzzleEmbedding = model.puzzleEmbedding {
-            puzzleOptimizer.update(puzzleEmbedding, learningRate: puzzleSchedule(step))
+            puzzleOptimizer.update(puzzleEmbedding, learningRate: puzzleSchedule(step), communicator: communicator)
         }
+        if communicator.isDistributed { exchangeSeconds += Date().timeIntervalSince(exchangeStarted) }
         optimizer.update(learningRate: lr)
         for p in optimizer.parameters { p.tensor.gradient = nil }
         average?.update()
-        return TrainingStepResult(step: step, metrics: loss.metrics, learningRate: lr,
-                                  totalLoss: loss.total.item)
+        return TrainingStepResult(step: step, metrics: metrics, learningRate: lr, totalLoss: total)
+    }
+
+    /// Replaces every dense gradient by its sum over the ranks: packed in parameter order into
+    /// one buffer, summed in `Cluster.chunkCount` pieces, unpacked. (Every rank runs the same
+    /// graph, so the same parameters have gradients on each.)
+    private func sumGradients() {
+        let present = optimizer.parameters.compactMap { $0.tensor.gradient }
+        let count = present.reduce(0) { $0 + $1.count }
+        if gradientBuffer.count < count { gradientBuffer = [Float](repeating: 0, count: count) }
+        gradientBuffer.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            var offset = 0
+            for g in present {
+                (base + offset).update(from: g.pointer, count: g.count)
+                offset += g.count
+            }
+            communicator.sum(base, count: count)
+            offset = 0
+            for g in present {
+                g.pointer.update(from: base + offset, count: g.count)
+                offset += g.count
+            }
+        }
+    }
+
+    /// The whole batch's carry (every rank's slots, in rank order); collective. nil before the
+    /// first step.
+    public func gatheredCarry() -> ACTCarry? {
+        guard let c = carry else { return nil }
+        guard communicator.isDistributed else { return c }
+        func gather(_ t: Tensor) -> Tensor {
+            Tensor(communicator.allGather(t.scalars), shape: [t.shape[0] * communicator.size] + t.shape.dropFirst())
+        }
+        let current = PuzzleBatch(inputs: communicator.allGather(c.current.inputs),
+                                  labels: communicator.allGather(c.current.labels),
+                                  puzzleIdentifiers: communicator.allGather(c.current.puzzleIdentifiers))
+        return ACTCarry(zHigh: gather(c.zHigh), zLow: gather(c.zLow), steps: communicator.allGather(c.steps),
+                        halted: communicator.allGather(c.halted.map { $0 ? Int32(1) : Int32(0) }).map { $0 != 0 },
+                        current: current)
+    }
+}
+
+extension PuzzleBatch {
+    /// Rows `range` of the batch.
+    public func rows(_ range: Range<Int>) -> PuzzleBatch {
+        let s = inputs.count / batchSize
+        return PuzzleBatch(inputs: Array(inputs[(range.lowerBound * s)..<(range.upperBound * s)]),
+                           labels: Array(labels[(range.lowerBound * s)..<(range.upperBound * s)]),
+                           puzzleIdentifiers: Array(puzzleIdentifiers[range]))
+    }
+}
+
+extension ACTCarry {
+    /// Slots `range` of the carry (a rank's share of a whole batch's carry).
+    public func rows(_ range: Range<Int>) -> ACTCarry {
+        let indices = range.map(Int32.init)
+        return ACTCarry(zHigh: zHigh.gathered(rows: indices), zLow: zLow.gathered(rows: indices),
+                        steps: Array(steps[range]), halted: Array(halted[range]), current: current.rows(range))
     }
 }

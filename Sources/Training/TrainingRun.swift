@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import SafeFiles
 import Layers
@@ -124,6 +125,13 @@ public enum TrainingEvent {
 /// The loop is the reference's (spec §9.5): passes of `eval_interval` epochs, each followed by an
 /// evaluation on the test split and a checkpoint; the sampler of pass k is seeded with
 /// `seed + k`, so a resumed run regenerates the same batches and skips those already done.
+///
+/// Data-parallel (a `Communicator` of N ranks, `mpirun -np N hrm train`): every rank draws the
+/// same global batches and the `Trainer` computes its share; evaluations are split by batches
+/// and summed; rank 0 alone writes the folder. Its checkpoint holds the whole batch's carry, so
+/// it is the checkpoint one process would write, and it resumes with any number of ranks that
+/// divides the batch (the data and, for `--resume`, the run folder at the same path on every
+/// machine).
 public final class TrainingRun {
     public let directory: URL
     public let configuration: RunConfiguration
@@ -132,12 +140,15 @@ public final class TrainingRun {
     public private(set) var pass = 0
     public private(set) var batchInPass = 0
     public private(set) var lastCheckpointStep: Int?
+    /// Whether the last `run` ended because `shouldStop` said so (on any rank).
+    public private(set) var stoppedOnRequest = false
     /// Metrics summed since the last log line (saved with checkpoints so a resumed run logs the
     /// same lines as an uninterrupted one).
     private var window = ACTMetrics()
     private var windowSteps = 0
 
     public var totalSteps: Int { trainer.configuration.totalSteps }
+    public var communicator: any Communicator { trainer.communicator }
     public var passes: Int { configuration.epochs / configuration.evalInterval }
 
     /// What a run folder holds (so `--force` replaces only a run hrm wrote).
@@ -152,8 +163,50 @@ public final class TrainingRun {
     ///   - initialWeights: a model whose weights the run starts from (a curriculum's previous
     ///     stage); every tensor must have the shape this configuration and dataset need.
     ///   - force: replace an existing run folder (only a run, nothing else).
-    public init(newRunIn directory: URL, configuration c: RunConfiguration, dataset: PuzzleDataset,
-                initialWeights: (any ReasoningModel)? = nil, force: Bool = false) throws {
+    ///   - communicator: the ranks sharing the run; every check is agreed between them
+    ///     (`ClusterError.refused` on every rank when one fails) and rank 0 alone writes.
+    public convenience init(newRunIn directory: URL, configuration c: RunConfiguration, dataset: PuzzleDataset,
+                initialWeights: (any ReasoningModel)? = nil, force: Bool = false,
+                communicator: any Communicator = LocalCommunicator()) throws {
+        guard communicator.isDistributed else {
+            try self.init(checkedNewRunIn: directory, configuration: c, dataset: dataset, initialWeights: initialWeights,
+                          force: force, communicator: communicator)
+            return
+        }
+        try Self.checkSameJob(configuration: c, communicator: communicator)
+        var made: TrainingRun? = nil
+        var problem: String? = nil
+        do {
+            made = try TrainingRun(checkedNewRunIn: directory, configuration: c, dataset: dataset,
+                                   initialWeights: initialWeights, force: force, communicator: communicator)
+        } catch { problem = "\(error)" }
+        try communicator.agree(problem)
+        self.init(made: made!)
+    }
+
+    private init(made: TrainingRun) {
+        (directory, configuration, dataset, trainer) = (made.directory, made.configuration, made.dataset, made.trainer)
+        (pass, batchInPass, lastCheckpointStep, window, windowSteps) = (made.pass, made.batchInPass, made.lastCheckpointStep, made.window, made.windowSteps)
+    }
+
+    /// Every rank must run the same binary on the same data with the same configuration (hashes
+    /// compared at start-up), and the global batch must divide by the ranks.
+    static func checkSameJob(configuration c: RunConfiguration, communicator: any Communicator) throws {
+        var problem: String? = nil
+        if c.training.globalBatchSize % communicator.size != 0 {
+            problem = "global_batch_size (\(c.training.globalBatchSize)) does not divide by the \(communicator.size) ranks; choose a batch that is a multiple of \(communicator.size) (each rank computes an equal share)."
+        }
+        try communicator.agree(problem)
+        var data = Cluster.Hasher()
+        do { try data.add(folder: URL(fileURLWithPath: c.dataPath)) } catch { data.add("unreadable \(error)") }
+        var config = Cluster.Hasher()
+        config.add((try? JSONEncoder.sorted.encode(c)) ?? Data())
+        try communicator.checkSame([("hrm binary", Cluster.executableHash()), ("configuration", config.value),
+                                    ("dataset (\(c.dataPath))", data.value)])
+    }
+
+    private init(checkedNewRunIn directory: URL, configuration c: RunConfiguration, dataset: PuzzleDataset,
+                 initialWeights: (any ReasoningModel)?, force: Bool, communicator: any Communicator) throws {
         guard let train = dataset.splits["train"] else { throw RunError.invalid("\(c.dataPath) has no train split") }
         var config = c
         config.model.setDataSizes(sequenceLength: train.metadata.sequenceLength, vocabularySize: train.metadata.vocabularySize,
@@ -177,6 +230,11 @@ public final class TrainingRun {
             guard problems.isEmpty else { throw RunError.invalid("--init: the weights do not fit this run: " + problems.joined(separator: "; ") + ".") }
             for (name, to) in model.namedParameters() { to.pointer.update(from: from[name]!.pointer, count: to.count) }
         }
+        self.directory = directory
+        self.configuration = config
+        self.dataset = dataset
+        trainer = Trainer(model: model, configuration: config.training, communicator: communicator)
+        guard communicator.isRoot else { return }
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) && !force {
             throw RunError.invalid("\(directory.path) already holds a run; continue it with --resume \(directory.path), replace it with --force, or choose another --out.")
         }
@@ -188,10 +246,6 @@ public final class TrainingRun {
         } catch {
             throw FileWriteError(path: directory.path, reason: "creating the run folder: \(error.localizedDescription)")
         }
-        self.directory = directory
-        self.configuration = config
-        self.dataset = dataset
-        trainer = Trainer(model: model, configuration: config.training)
         let data = try JSONEncoder.sorted.encode(config)
         try AtomicFile.write(data, to: directory.appendingPathComponent("config.json"))
     }
@@ -204,7 +258,24 @@ public final class TrainingRun {
     /// between the two files. The state must belong to `config.json` (same configuration) and
     /// its step to its metadata; a mismatched or damaged state is refused with one sentence and
     /// left as it is.
-    public init(resuming directory: URL) throws {
+    public convenience init(resuming directory: URL, communicator: any Communicator = LocalCommunicator()) throws {
+        guard communicator.isDistributed else {
+            try self.init(checkedResuming: directory, communicator: communicator)
+            return
+        }
+        var made: TrainingRun? = nil
+        var problem: String? = nil
+        do {
+            made = try TrainingRun(checkedResuming: directory, communicator: communicator)
+            try Self.checkSameJob(configuration: made!.configuration, communicator: communicator)
+        } catch let e as ClusterError {
+            throw e
+        } catch { problem = "\(error)" }
+        try communicator.agree(problem)
+        self.init(made: made!)
+    }
+
+    private init(checkedResuming directory: URL, communicator: any Communicator) throws {
         let configURL = directory.appendingPathComponent("config.json")
         let config: RunConfiguration
         do { config = try JSONDecoder().decode(RunConfiguration.self, from: Data(contentsOf: configURL)) } catch {
@@ -243,7 +314,10 @@ public final class TrainingRun {
                 throw RunError.invalid("\(directory.path): model.safetensors does not match config.json.")
             }
         }
-        trainer = Trainer(model: model, configuration: config.training)
+        trainer = Trainer(model: model, configuration: config.training, communicator: communicator)
+        guard config.training.globalBatchSize % communicator.size == 0 else {
+            throw RunError.invalid("global_batch_size (\(config.training.globalBatchSize)) of \(directory.path) does not divide by the \(communicator.size) ranks; resume it with a number of ranks that divides it")
+        }
         try TrainingState.load(state, into: trainer)
         guard trainer.step <= config.training.totalSteps else {
             throw RunError.invalid("\(stateURL.path) is at step \(trainer.step), past the run's \(config.training.totalSteps) steps.")
@@ -255,6 +329,7 @@ public final class TrainingRun {
             window = m
         }
         lastCheckpointStep = trainer.step
+        guard communicator.isRoot else { return }
         removeStaleTemporaryFiles()
         if (try? SafetensorsFile(contentsOf: modelURL))?.metadata["step"] != String(trainer.step) {
             try saveWeights()
@@ -272,7 +347,8 @@ public final class TrainingRun {
             var sampler = SplitMix(seed: c.training.seed &+ UInt64(pass) &+ 1)
             let batches = train.trainingBatches(batchSize: c.training.globalBatchSize, epochs: c.evalInterval, using: &sampler)
             while batchInPass < batches.count && trainer.step < totalSteps {
-                if shouldStop() {
+                if communicator.any(shouldStop()) {
+                    stoppedOnRequest = true
                     try saveCheckpoint()
                     events(.checkpoint(step: trainer.step))
                     return
@@ -289,7 +365,7 @@ public final class TrainingRun {
                 let rate = Double(rateSteps * c.training.globalBatchSize) / max(Date().timeIntervalSince(windowStart), 1e-9)
                 events(.step(result, totalSteps: totalSteps, examplesPerSecond: rate))
                 if trainer.step % c.logInterval == 0 {
-                    try logTraining(window, steps: windowSteps, lr: result.learningRate)
+                    if communicator.isRoot { try logTraining(window, steps: windowSteps, lr: result.learningRate) }
                     window = ACTMetrics()
                     windowSteps = 0
                     windowStart = Date()
@@ -300,8 +376,9 @@ public final class TrainingRun {
             batchInPass = 0
             if let test = dataset.splits["test"], test.exampleCount > 0 {
                 let report = Evaluator.evaluate(model: trainer.evaluationModel(), split: test, batchSize: c.evalBatchSize,
-                                                limit: c.evalLimit)
-                try logEvaluation(report)
+                                                limit: c.evalLimit, part: (communicator.rank, communicator.size),
+                                                reduce: { communicator.sum(&$0) })
+                if communicator.isRoot { try logEvaluation(report) }
                 events(.evaluation(report, step: trainer.step))
             }
             try saveCheckpoint()
@@ -318,7 +395,10 @@ public final class TrainingRun {
     /// - Throws: `FileWriteError` when the disk refuses (full, read-only); the previous
     ///   checkpoint is then intact.
     public func saveCheckpoint() throws {
-        try TrainingState.save(trainer, to: directory.appendingPathComponent("state.safetensors"),
+        let carry = trainer.gatheredCarry()  // collective: every rank takes part, rank 0 writes
+        lastCheckpointStep = trainer.step
+        guard communicator.isRoot else { return }
+        try TrainingState.save(trainer, carry: carry, to: directory.appendingPathComponent("state.safetensors"),
                                extra: ["pass": String(pass), "batch_in_pass": String(batchInPass),
                                        "log_window_steps": String(windowSteps),
                                        "log_window": String(decoding: try JSONEncoder.sorted.encode(window), as: UTF8.self),

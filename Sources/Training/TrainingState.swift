@@ -17,11 +17,17 @@ public enum TrainingState {
 
     /// Writes the trainer's state (weights included) atomically and durably.
     public static func save(_ trainer: Trainer, to url: URL, extra: [String: String] = [:]) throws {
+        try save(trainer, carry: trainer.carry, to: url, extra: extra)
+    }
+
+    /// The same with the whole batch's `carry` (`Trainer.gatheredCarry()` when several ranks
+    /// share the batch).
+    public static func save(_ trainer: Trainer, carry: ACTCarry?, to url: URL, extra: [String: String] = [:]) throws {
         var writer = SafetensorsWriter()
         Checkpoint.add(trainer.model, to: &writer, prefix: modelPrefix)
         for (name, tensor) in trainer.optimizer.namedState() { writer.add("optimizer." + name, tensor) }
         for (name, tensor) in trainer.average?.namedState() ?? [] { writer.add(emaPrefix + name, tensor) }
-        if let carry = trainer.carry {
+        if let carry {
             writer.add("carry.z_H", carry.zHigh)
             writer.add("carry.z_L", carry.zLow)
             writer.add("carry.steps", int32s: carry.steps, shape: [carry.steps.count])
@@ -109,7 +115,12 @@ extension Trainer {
     func restore(step: Int, optimizerStep: Int, carry: ACTCarry?, generator words: [UInt64]) {
         self.step = step
         optimizer.stepCount = optimizerStep
-        self.carry = carry
+        // A saved carry holds the whole batch; each rank keeps its own slots of it.
+        if let carry, communicator.isDistributed {
+            self.carry = carry.rows(localRows(globalBatchSize: carry.steps.count))
+        } else {
+            self.carry = carry
+        }
         generator.state = words
     }
 }
