@@ -267,11 +267,9 @@ public final class TrainingRun {
         var problem: String? = nil
         do {
             made = try TrainingRun(checkedResuming: directory, communicator: communicator)
-            try Self.checkSameJob(configuration: made!.configuration, communicator: communicator)
-        } catch let e as ClusterError {
-            throw e
         } catch { problem = "\(error)" }
         try communicator.agree(problem)
+        try Self.checkSameJob(configuration: made!.configuration, communicator: communicator)
         self.init(made: made!)
     }
 
