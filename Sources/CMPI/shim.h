@@ -9,6 +9,5 @@ static inline MPI_Datatype cmpi_int32(void) { return MPI_INT32_T; }
 static inline MPI_Datatype cmpi_uint64(void) { return MPI_UINT64_T; }
 static inline MPI_Datatype cmpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Op cmpi_sum(void) { return MPI_SUM; }
-static inline MPI_Op cmpi_max(void) { return MPI_MAX; }
 static inline void *cmpi_in_place(void) { return MPI_IN_PLACE; }
 static inline int cmpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }

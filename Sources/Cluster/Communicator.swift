@@ -46,12 +46,12 @@ extension Communicator {
     /// 0's when it has one), so all of them stop together and rank 0 alone needs to print it.
     public func agree(_ problem: String?) throws {
         guard isDistributed else {
-            if let problem { throw ClusterError.refused(problem, foundBy: 0) }
+            if let problem { throw ClusterError.refused(problem) }
             return
         }
         let all = allGather(text: problem ?? "")
         if let first = all.firstIndex(where: { !$0.isEmpty }) {
-            throw ClusterError.refused(all[first], foundBy: first)
+            throw ClusterError.refused(all[first])
         }
     }
 
@@ -63,7 +63,7 @@ extension Communicator {
         let n = identities.count
         for (i, identity) in identities.enumerated() {
             for r in 1..<size where all[r * n + i] != all[i] {
-                throw ClusterError.refused("rank \(r) runs with a different \(identity.what) than rank 0; start every rank with the same one", foundBy: 0)
+                throw ClusterError.refused("rank \(r) runs with a different \(identity.what) than rank 0; start every rank with the same one")
             }
         }
     }
@@ -72,14 +72,13 @@ extension Communicator {
 /// Why a data-parallel job stopped.
 public enum ClusterError: Error, CustomStringConvertible {
     /// A problem every rank agreed on (`Communicator.agree`); rank 0 prints it.
-    case refused(String, foundBy: Int)
+    case refused(String)
     /// This build cannot join an MPI job it was started in.
     case unavailable(String)
 
     public var description: String {
         switch self {
-        case .refused(let s, _): return s
-        case .unavailable(let s): return s
+        case .refused(let s), .unavailable(let s): return s
         }
     }
 }
@@ -130,15 +129,11 @@ public enum Cluster {
     /// - Throws: `ClusterError.unavailable` when a launcher started several processes but this
     ///   build has no MPI: each would otherwise train alone and write the same files.
     public static func join(peerTimeout: Double = 300) throws -> any Communicator {
-        guard let n = launchedSize, n > 1 else {
-            #if MPI
-            if launchedSize != nil { return try MPICommunicator(peerTimeout: peerTimeout) }
-            #endif
-            return LocalCommunicator()
-        }
+        guard let n = launchedSize else { return LocalCommunicator() }
         #if MPI
         return try MPICommunicator(peerTimeout: peerTimeout)
         #else
+        guard n > 1 else { return LocalCommunicator() }
         throw ClusterError.unavailable("this hrm was built without MPI, but it was started as one of \(n) processes (mpirun); each would train alone and write the same files. Build it with `make build MPI=1` (the package trait MPI) and start that binary under mpirun.")
         #endif
     }
@@ -161,7 +156,7 @@ public enum Cluster {
         public mutating func add(_ data: Data) { data.withUnsafeBytes { add($0) } }
         public mutating func add(_ text: String) { add(Data(text.utf8)) }
 
-        /// Adds a file's size and contents, read in 8 MB pieces.
+        /// Adds a file's contents, read in 8 MB pieces.
         public mutating func add(contentsOf url: URL) throws {
             let handle = try FileHandle(forReadingFrom: url)
             defer { try? handle.close() }

@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Layers
 import Puzzles
@@ -213,13 +214,12 @@ public enum Evaluator {
 
     /// Evaluates `split` (the first `limit` examples, if given).
     ///
-    /// Split over ranks: with `part` = (index, count), this process evaluates batches index,
-    /// index + count, … of the same batching, and `reduce` (a sum over the ranks) combines the
-    /// counts before the report is formed; the counts are integers, so the report's accuracies
+    /// Split over the ranks of `communicator`: rank r evaluates batches r, r + N, … of the same
+    /// batching, and the counts are summed over the ranks before the report is formed; the counts are integers, so the report's accuracies
     /// equal one process's exactly.
     public static func evaluate(model: any ReasoningModel, split: DatasetSplit, batchSize: Int,
                                 maxSteps: Int? = nil, haltEarly: Bool = false, limit: Int? = nil,
-                                part: (index: Int, count: Int) = (0, 1), reduce: (inout [Double]) -> Void = { _ in },
+                                communicator: any Communicator = LocalCommunicator(),
                                 progress: (Int, Int) -> Void = { _, _ in },
                                 onExample: (_ batch: DatasetBatch, _ row: Int, _ step: ReasoningStep) -> Void = { _, _, _ in })
         -> EvaluationReport
@@ -236,7 +236,7 @@ public enum Evaluator {
             let rows = min(batch.count, total - seen)
             if rows <= 0 { break }
             seen += rows
-            if index % part.count != part.index { continue }
+            if index % communicator.size != communicator.rank { continue }
             let traces = trace(model: model, inputs: batch.inputs, puzzleIdentifiers: batch.puzzleIdentifiers,
                                steps: steps, haltEarly: haltEarly)
             for row in 0..<rows {
@@ -275,10 +275,10 @@ public enum Evaluator {
             progress(done, total)
             if seen >= total { break }
         }
-        if part.count > 1 {
+        if communicator.isDistributed {
             var sums = [Double(done), exact, cellsRight, cells, changedRight, changed, stepsUsed, qRight]
                 + exactPerStep + cellsPerStep
-            reduce(&sums)
+            communicator.sum(&sums)
             (done, exact, cellsRight, cells, changedRight, changed, stepsUsed, qRight) =
                 (Int(sums[0]), sums[1], sums[2], sums[3], sums[4], sums[5], sums[6], sums[7])
             exactPerStep = Array(sums[8..<(8 + steps)])

@@ -374,8 +374,7 @@ public final class TrainingRun {
             batchInPass = 0
             if let test = dataset.splits["test"], test.exampleCount > 0 {
                 let report = Evaluator.evaluate(model: trainer.evaluationModel(), split: test, batchSize: c.evalBatchSize,
-                                                limit: c.evalLimit, part: (communicator.rank, communicator.size),
-                                                reduce: { communicator.sum(&$0) })
+                                                limit: c.evalLimit, communicator: communicator)
                 if communicator.isRoot { try logEvaluation(report) }
                 events(.evaluation(report, step: trainer.step))
             }

@@ -153,7 +153,12 @@ import TestSupport
                 let metrics = dir.appendingPathComponent("\(name)/metrics.jsonl")
                 let deadline = Date().addingTimeInterval(120)
                 while Date() < deadline && !FileManager.default.fileExists(atPath: metrics.path) { Thread.sleep(forTimeInterval: 0.2) }
-                if let pid = Self.rankProcess(1) { kill(pid, signal) }
+                if let pid = Self.rankProcess(1) {
+                    kill(pid, signal)
+                } else {
+                    Issue.record("\(name): rank 1 was not found; stopping the job")
+                    mpirun.terminate()
+                }
             }
             #expect(result.status != 0, "\(name): the job ended with 0")
             #expect(result.seconds < 120, "\(name): the job took \(result.seconds) s to stop")
