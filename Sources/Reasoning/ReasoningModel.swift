@@ -98,6 +98,18 @@ public struct SegmentOutput {
     }
 }
 
+/// Which carried state one module call inside a segment updated: HRM's z_L (`low`, the L module)
+/// and z_H (`high`, the H module); TRM's z (`low`, a latent update) and y (`high`, an answer
+/// update).
+public enum StateUpdate: String, Codable, Sendable, CaseIterable {
+    case low, high
+}
+
+/// Sees every module call inside a segment, in order: which state, its value before and after
+/// (`[B, N, D]` each). For analyses (`hrm analyze convergence`); it must not keep the tensors'
+/// storage past the call without copying.
+public typealias StateObserver = (_ update: StateUpdate, _ before: Tensor, _ after: Tensor) -> Void
+
 /// A recurrent reasoning model: two carried states of `[B, N, D]` reset to fixed vectors, one
 /// segment that refines them from the input, an LM head and a two-logit Q head. The ACT
 /// wrapper, losses, trainer, evaluator, checkpoints and everything above are written once
@@ -112,11 +124,18 @@ public protocol ReasoningModel: Module {
     var lowInit: Tensor { get }
     /// The sparse per-puzzle table (trained by SignSGD), when the model has one.
     var puzzleEmbedding: SparseEmbedding? { get }
-    /// One segment from the carried states (constants for autograd) on `inputs` `[B·S]`.
-    func segment(zHigh: Tensor, zLow: Tensor, inputs: [Int32], puzzleIdentifiers: [Int32]) -> SegmentOutput
+    /// One segment from the carried states (constants for autograd) on `inputs` `[B·S]`;
+    /// `observer`, when given, sees every module call in order.
+    func segment(zHigh: Tensor, zLow: Tensor, inputs: [Int32], puzzleIdentifiers: [Int32],
+                 observer: StateObserver?) -> SegmentOutput
 }
 
 extension ReasoningModel {
+    /// One segment without an observer (training, evaluation).
+    public func segment(zHigh: Tensor, zLow: Tensor, inputs: [Int32], puzzleIdentifiers: [Int32]) -> SegmentOutput {
+        segment(zHigh: zHigh, zLow: zLow, inputs: inputs, puzzleIdentifiers: puzzleIdentifiers, observer: nil)
+    }
+
     /// `H_init` and `L_init` broadcast to `[batchSize, N, D]`.
     public func initialStates(batchSize: Int) -> (high: Tensor, low: Tensor) {
         let c = reasoningConfiguration

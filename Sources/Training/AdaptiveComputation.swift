@@ -50,6 +50,9 @@ public final class AdaptiveComputation {
     /// draw them) and this batch takes its rows' share, so the generator stays the same on
     /// every rank and every row gets the draw it would get in one process.
     public var shard: (offset: Int, globalBatchSize: Int)? = nil
+    /// Sees every module call of each step's segment (not of the Q-continue target's extra
+    /// segment), for analyses.
+    public var observer: StateObserver? = nil
 
     public init(model: any ReasoningModel, isTraining: Bool = true) {
         self.model = model
@@ -98,7 +101,7 @@ public final class AdaptiveComputation {
         }
 
         let out = model.segment(zHigh: zH, zLow: zL, inputs: carry.current.inputs,
-                                puzzleIdentifiers: carry.current.puzzleIdentifiers)
+                                puzzleIdentifiers: carry.current.puzzleIdentifiers, observer: observer)
         carry.zHigh = out.zHigh
         carry.zLow = out.zLow
 

@@ -74,25 +74,31 @@ public final class HierarchicalReasoningModel: ReasoningModel {
     /// call and the last H call are recorded — the reference's one-step gradient.
     ///
     /// `zHigh`, `zLow` are `[B, N, D]` (constants for autograd); `inputs` `[B·S]`.
-    public func segment(zHigh: Tensor, zLow: Tensor, inputs: [Int32], puzzleIdentifiers: [Int32])
-        -> SegmentOutput
+    public func segment(zHigh: Tensor, zLow: Tensor, inputs: [Int32], puzzleIdentifiers: [Int32],
+                        observer: StateObserver?) -> SegmentOutput
     {
         let c = configuration
         let x = inputEmbedding(inputs: inputs, puzzleIdentifiers: puzzleIdentifiers)
         var zH = zHigh, zL = zLow
+        func low() {
+            let before = zL
+            zL = lowLevel(zL, injection: zH + x, rotary: rotary)
+            observer?(.low, before, zL)
+        }
+        func high() {
+            let before = zH
+            zH = highLevel(zH, injection: zL, rotary: rotary)
+            observer?(.high, before, zH)
+        }
         withoutGradients {
             for i in 0..<c.highCycles {
-                for j in 0..<c.lowCycles where !(i == c.highCycles - 1 && j == c.lowCycles - 1) {
-                    zL = lowLevel(zL, injection: zH + x, rotary: rotary)
-                }
-                if i != c.highCycles - 1 {
-                    zH = highLevel(zH, injection: zL, rotary: rotary)
-                }
+                for j in 0..<c.lowCycles where !(i == c.highCycles - 1 && j == c.lowCycles - 1) { low() }
+                if i != c.highCycles - 1 { high() }
             }
         }
         // The one-step gradient: only these two calls are differentiated.
-        zL = lowLevel(zL, injection: zH + x, rotary: rotary)
-        zH = highLevel(zH, injection: zL, rotary: rotary)
+        low()
+        high()
 
         return segmentOutput(high: zH, low: zL, lmHead: lmHead, qHead: qHead, prefixLength: c.puzzlePrefixLength)
     }

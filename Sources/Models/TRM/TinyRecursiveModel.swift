@@ -67,21 +67,28 @@ public final class TinyRecursiveModel: ReasoningModel {
     }
 
     /// One full recursion: n latent updates from (x, y, z), then one answer update from (y, z).
-    func recursion(y: inout Tensor, z: inout Tensor, x: Tensor) {
-        for _ in 0..<configuration.lowCycles { z = network(z, injection: y + x, rotary: rotary) }
+    func recursion(y: inout Tensor, z: inout Tensor, x: Tensor, observer: StateObserver?) {
+        for _ in 0..<configuration.lowCycles {
+            let before = z
+            z = network(z, injection: y + x, rotary: rotary)
+            observer?(.low, before, z)
+        }
+        let before = y
         y = network(y, injection: z, rotary: rotary)
+        observer?(.high, before, y)
     }
 
     /// One segment (TRM-SPEC §6). `zHigh` is y, `zLow` is z (`[B, N, D]`, constants for
     /// autograd); the gradient flows through the whole last full recursion.
-    public func segment(zHigh: Tensor, zLow: Tensor, inputs: [Int32], puzzleIdentifiers: [Int32]) -> SegmentOutput {
+    public func segment(zHigh: Tensor, zLow: Tensor, inputs: [Int32], puzzleIdentifiers: [Int32],
+                        observer: StateObserver?) -> SegmentOutput {
         let c = configuration
         let x = inputEmbedding(inputs: inputs, puzzleIdentifiers: puzzleIdentifiers)
         var y = zHigh, z = zLow
         withoutGradients {
-            for _ in 0..<(c.highCycles - 1) { recursion(y: &y, z: &z, x: x) }
+            for _ in 0..<(c.highCycles - 1) { recursion(y: &y, z: &z, x: x, observer: observer) }
         }
-        recursion(y: &y, z: &z, x: x)
+        recursion(y: &y, z: &z, x: x, observer: observer)
 
         return segmentOutput(high: y, low: z, lmHead: lmHead, qHead: qHead, prefixLength: c.puzzlePrefixLength)
     }
