@@ -102,7 +102,7 @@ public final class Solver {
 
     private func run(_ tokens: [UInt8], identifier: Int32 = 0) -> (trace: [ReasoningStep], halt: Int) {
         let trace = Evaluator.trace(model: model, inputs: tokens.map(Int32.init), puzzleIdentifiers: [identifier],
-                                    steps: maxSteps)[0]
+                                    steps: maxSteps, withConfidence: true)[0]
         let halt = haltEarly ? trace.firstIndex(where: \.halts) ?? (trace.count - 1) : trace.count - 1
         return (trace, halt)
     }

@@ -90,7 +90,7 @@ struct DemoCommand: ParsableCommand {
     }
 
     /// What the demo writes in --out (so --force replaces only an earlier demo's folder).
-    static let layout = FolderLayout(name: "a demo's output", required: [], optional: ["report.json"],
+    static let layout = FolderLayout(name: "a demo's output", required: [], optional: ["report.json", "reasoning.html"],
                                      subfolders: [("run", TrainingRun.layout), ("data-*", PuzzleDataset.layout)])
 
     func run() throws {
@@ -260,7 +260,7 @@ struct DemoCommand: ParsableCommand {
         }
         report["by_blanks"] = byBlanks
         if !hard.isEmpty { report["hard"] = hardTable(package.model, hard) }
-        if showSolve { try showOneSolve(package.model, fresh: fresh) }
+        if showSolve { try showOneSolve(package.model, fresh: fresh, in: dir) }
         return report
     }
 
@@ -307,8 +307,8 @@ struct DemoCommand: ParsableCommand {
     }
 
     /// 2. One solve, step by step: the first fresh puzzle with ≥ 30 blanks the model solves, else
-    /// the first it solves, else the first.
-    private func showOneSolve(_ model: any ReasoningModel, fresh: [(puzzle: Sudoku, solution: Sudoku)]) throws {
+    /// the first it solves, else the first; also drawn as `reasoning.html` in the demo's folder.
+    private func showOneSolve(_ model: any ReasoningModel, fresh: [(puzzle: Sudoku, solution: Sudoku)], in dir: URL) throws {
         let solver = Solver(model: model)
         var chosen: (pair: (puzzle: Sudoku, solution: Sudoku), solution: Solution<Sudoku>, which: String)? = nil
         for pair in fresh.prefix(100) where chosen == nil || pair.puzzle.blankCount >= 30 {
@@ -343,6 +343,10 @@ struct DemoCommand: ParsableCommand {
         print("   puzzle                  answer after step \(solution.haltStep)\(solution.isVerified == true ? "" : " (* = wrong)")")
         for (a, b) in zip(puzzleLines, answer) { print("   \(a)   \(b)") }
         print(solution.isVerified == true ? "   The classical solver confirms the answer." : "   The classical solver finds the answer wrong.")
+        let page = dir.appendingPathComponent("reasoning.html")
+        try AtomicFile.write(Data(try ReasoningPage(sudoku: shown.puzzle, solution: solution, title: "Sudoku (\(shown.puzzle.blankCount) blanks), \(which)",
+                                                    verdict: SolveCommand.sudokuVerdict(solution)).html().utf8), to: page)
+        print("   Every step drawn, with the model's confidence and its halt signal: \(page.path) (open it in a browser)")
     }
 
     // MARK: - The live run

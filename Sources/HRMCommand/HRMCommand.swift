@@ -15,9 +15,10 @@ struct HRMCommand: ParsableCommand {
             Examples:
               hrm demo
               hrm solve "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+              hrm view "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79" --out reasoning.html
               hrm bench kernels --batch 8,64
             """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, SolveCommand.self, PlotCommand.self, ExportCommand.self, ConvertCommand.self, BenchCommand.self, InspectCommand.self]
+        subcommands: [DemoCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, SolveCommand.self, ViewCommand.self, AnalyzeCommand.self, PlotCommand.self, ExportCommand.self, ConvertCommand.self, BenchCommand.self, InspectCommand.self]
     )
 }

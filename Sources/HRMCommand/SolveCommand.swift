@@ -5,6 +5,7 @@ import Models
 import Reasoning
 import Training
 import Puzzles
+import SafeFiles
 
 struct SolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -67,6 +68,13 @@ struct SolveCommand: ParsableCommand {
     var adaptLearningRate: Float = 1e-2
     @Flag(help: "Print the answer and the trace as JSON.")
     var json = false
+    @Option(help: "Also write the solve as a self-contained HTML page (every step's grid, changed cells, confidence, the halt signal, the verdict); for an ARC task, its first test input.")
+    var html: String?
+    @OptionGroup var output: ForceOption
+    /// `hrm view`: write the page and print one line instead of the trace (set by ViewCommand;
+    /// a private flag because every stored property of a command is decoded from the arguments).
+    @Flag(name: .customLong("page-only"), help: .private)
+    var pageOnly = false
 
     func validate() throws {
         if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
@@ -80,6 +88,10 @@ struct SolveCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let html {
+            try OutputTarget.checkFile(URL(fileURLWithPath: html), what: "a reasoning page", force: output.force,
+                                       isOurs: ReasoningPage.isPage)
+        }
         let isFile = FileManager.default.fileExists(atPath: puzzle)
         let text = isFile ? try String(contentsOfFile: puzzle, encoding: .utf8) : puzzle
         let source = isFile ? puzzle : "argument"
@@ -107,9 +119,12 @@ struct SolveCommand: ParsableCommand {
         } else if text.contains("#") || text.contains("S") {
             let maze = try Maze(parsing: text, source: source)
             let s = try solver.solve(maze)
+            let verdict = s.isVerified! ? "the classical checker accepts it: a valid shortest path" : "the classical checker rejects it: not a valid shortest path"
+            try writePage(ReasoningPage(maze: maze, solution: s, canvasSide: Int(Double(solver.model.reasoningConfiguration.sequenceLength).squareRoot()),
+                                        title: "Maze \(maze.size)×\(maze.size) (\(source))", verdict: verdict))
+            if pageOnly { return }
             report(s, render: { $0.description.split(separator: "\n").map(String.init) },
-                   cells: { $0.cells.map { String($0.character) } }, columns: maze.size,
-                   verdict: s.isVerified! ? "the classical checker accepts it: a valid shortest path" : "the classical checker rejects it: not a valid shortest path")
+                   cells: { $0.cells.map { String($0.character) } }, columns: maze.size, verdict: verdict)
         } else {
             let sudoku = try Sudoku(parsing: text, source: source)
             let s = try solver.solve(sudoku)
@@ -119,10 +134,20 @@ struct SolveCommand: ParsableCommand {
                 : views == 1 && rounds == 1 ? ""
                 : s.isVerified! ? (s.view == 0 ? " (view 0, the puzzle as given\(roundNote))" : " (view \(s.view) of the \(views) asked\(roundNote); views 0–\(s.view - 1) broke a rule)")
                 : " (none of the \(views) views gave an accepted answer; this is view 0's first ask: the puzzle as given)"
+            try writePage(ReasoningPage(sudoku: sudoku, solution: s, title: "Sudoku (\(sudoku.blankCount) blanks)",
+                                        verdict: Self.sudokuVerdict(s) + viewNote))
+            if pageOnly { return }
             report(s, render: { $0.description.split(separator: "\n").map(String.init) },
                    cells: { $0.cells.map { $0 == 0 ? "." : String($0) } }, columns: 9,
                    verdict: Self.sudokuVerdict(s) + viewNote)
         }
+    }
+
+    /// Writes `page` to `--html` when it was given (whole or not at all).
+    private func writePage(_ page: @autoclosure () throws -> ReasoningPage) throws {
+        guard let html else { return }
+        try AtomicFile.write(Data(try page().html().utf8), to: URL(fileURLWithPath: html))
+        if pageOnly || !json { print("wrote \(html)") }
     }
 
     /// What the classical solver says of a Sudoku answer (a puzzle with several solutions has
@@ -211,6 +236,12 @@ struct SolveCommand: ParsableCommand {
         var results: [[String: Any]] = []
         for (i, pair) in task.test.enumerated() {
             let s = try solver.solve(arcInput: pair.input, expected: pair.output, identifier: identifier)
+            if i == 0 {
+                try writePage(ReasoningPage(arcInput: pair.input, expected: pair.output, solution: s,
+                                            title: "ARC task \(task.name), test input 1 of \(task.test.count)",
+                                            verdict: s.isVerified == true ? "matches the task's output" : "differs from the task's output"))
+                if pageOnly { return }
+            }
             if json {
                 results.append(["test": i, "answer": s.answer.description, "correct": s.isVerified as Any, "halt_step": s.haltStep])
             } else {

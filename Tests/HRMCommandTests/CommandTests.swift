@@ -361,6 +361,8 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
             #expect((live[key] as? Double).map { $0 >= 0 } == true, "\(key)")
         }
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/model.safetensors").path))
+        let page = try String(contentsOf: dir.appendingPathComponent("reasoning.html"), encoding: .utf8)
+        #expect(page.contains(ReasoningPage.signature) && page.contains("\"kind\":\"sudoku\""), "the demo draws its solve")
 
         // Neither views nor rounds: no views figures (they would only repeat the model alone's).
         let plainDir = base.appendingPathComponent("plain")
@@ -440,5 +442,32 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         // a wrong flop count would be off by orders of magnitude).
         #expect(peaks.allSatisfy { $0.gflops > 2 && $0.gflops < 5000 }, "\(peaks)")
         #expect(machine.lines.first?.hasPrefix("cpu: ") == true && machine.lines[1].hasPrefix("blas: "))
+    }
+
+    /// hrm analyze and hrm view refuse bad requests in one sentence, before writing anything.
+    @Test func analyzeAndViewRefuseBadInput() throws {
+        let dir = try temporaryDirectory("hrm-analyze")
+        let data = try OutputSafetyTests.sudoku4(in: dir).path
+        func failure(_ arguments: [String]) -> String? {
+            do { var c = try HRMCommand.parseAsRoot(arguments); try c.run(); return nil } catch { return HRMCommand.message(for: error) }
+        }
+        let zero = try #require(failure(["analyze", "convergence", "--data", data, "--limit", "0"]))
+        #expect(zero.contains("--limit must be at least 1"), "\(zero)")
+        let none = try #require(failure(["analyze", "dimensionality", "--data", data, "--trajectories", "0"]))
+        #expect(none.contains("--trajectories must be at least 1"), "\(none)")
+        // A 9×9 Sudoku checkpoint on 4×4 data: another kind of puzzle.
+        let other = try #require(failure(["analyze", "convergence", "--checkpoint", try OutputSafetyTests.checkpoint(in: dir).path,
+                                          "--data", data, "--out", dir.appendingPathComponent("c.json").path]))
+        #expect(other.contains("81") && other.contains(data), "\(other)")
+        // 4 test puzzles cannot give 100 trajectories.
+        let ckpt = try OutputSafetyTests.sudoku4Checkpoint(in: dir).path
+        let small = try #require(failure(["analyze", "dimensionality", "--checkpoint", ckpt, "--data", data,
+                                          "--out", dir.appendingPathComponent("d.json").path]))
+        #expect(small.contains("4 examples") && small.contains("100 trajectories"), "\(small)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("d.json").path), "nothing written")
+        #expect(failure(["view", "--html", "x.html", String(repeating: ".", count: 81)]) != nil)
+        for command: ParsableCommand.Type in [AnalyzeCommand.self, ViewCommand.self] {
+            #expect(command.helpMessage().contains("Example"), "\(command)")
+        }
     }
 }

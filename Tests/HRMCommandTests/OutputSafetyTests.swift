@@ -47,6 +47,12 @@ import Testing
         return url
     }
 
+    /// A tiny HRM for `sudoku4`'s data.
+    static func sudoku4Checkpoint(in dir: URL) throws -> URL {
+        let metadata = try PuzzleDataset.read(from: try sudoku4(in: dir)).splits["test"]!.metadata
+        return try checkpoint(in: dir, sequence: metadata.sequenceLength, vocabulary: metadata.vocabularySize)
+    }
+
     static let cases: [Case] = [
         Case(name: "data sudoku", isFile: false) { _, t in
             ["data", "sudoku", "--size", "4", "--out", t.path, "--count", "20", "--test-count", "4"] },
@@ -84,6 +90,16 @@ import Testing
             let model = d.appendingPathComponent("arc.safetensors")
             try Checkpoint.save(HierarchicalReasoningModel(configuration: config, using: &rng), to: model)
             return ["eval", "--checkpoint", model.path, "--data", data.path, "--submission", t.path, "--limit", "1", "--json"] },
+        Case(name: "solve --html", isFile: true) { d, t in
+            ["solve", "--checkpoint", try checkpoint(in: d).path, String(repeating: ".", count: 81), "--html", t.path] },
+        Case(name: "view --out", isFile: true) { d, t in
+            ["view", "--checkpoint", try checkpoint(in: d).path, String(repeating: ".", count: 81), "--out", t.path] },
+        Case(name: "analyze convergence --out", isFile: true) { d, t in
+            ["analyze", "convergence", "--checkpoint", try sudoku4Checkpoint(in: d).path, "--data", try sudoku4(in: d).path,
+             "--out", t.path, "--limit", "2"] },
+        Case(name: "analyze dimensionality --out", isFile: true) { d, t in
+            ["analyze", "dimensionality", "--checkpoint", try sudoku4Checkpoint(in: d).path, "--data", try sudoku4(in: d).path,
+             "--out", t.path, "--trajectories", "4", "--every", "2"] },
         Case(name: "plot", isFile: true, arguments: { d, t in
             let run = t
             if !FileManager.default.fileExists(atPath: run.appendingPathComponent("config.json").path) {

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Application
+import Models
+import Puzzles
+import Reasoning
+import SafeFiles
+import Training
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "The HRM paper's analyses of a model: hierarchical convergence and the dimensionality hierarchy.",
+        discussion: """
+            Each writes a JSON report and a self-contained HTML page with its picture (the same \
+            name, .html) and prints a summary. They run evaluation ACT steps as hrm eval does \
+            (every example for the same number of steps) on the first examples of the data's \
+            test split, for HRM and TRM alike (TRM's y plays z_H, z plays z_L).
+
+            Examples:
+              hrm data sudoku --out data/sudoku-test --count 1 --test-count 100
+              hrm analyze convergence --data data/sudoku-test --limit 100
+              hrm analyze dimensionality --checkpoint sudoku-9x9 --data data/sudoku-test
+            """,
+        subcommands: [Convergence.self, Dimensionality.self]
+    )
+
+    /// What both analyses read.
+    struct Inputs: ParsableArguments {
+        @Option(help: "A run folder, a model .safetensors file, a model package or a shipped model's name (default: sudoku-9x9-trm).")
+        var checkpoint: String?
+        @Option(help: "Configuration JSON (only for converted checkpoints without one).")
+        var config: String?
+        @Option(help: "Dataset folder; its test split is used.")
+        var data: String
+        @Option(help: "ACT steps per example (default: the model's halt_max_steps).")
+        var maxSteps: Int?
+
+        func validate() throws {
+            if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
+        }
+
+        func load() throws -> (model: any ReasoningModel, split: DatasetSplit, steps: Int) {
+            let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: ["test"])
+            guard let split = dataset.splits["test"] else { throw CommandError("\(data) has no test split.") }
+            let model = try loadModel(try checkpoint ?? shippedSudokuModel(), config: config,
+                                      sequenceLength: split.metadata.sequenceLength)
+            try checkFit(model.reasoningConfiguration, split.metadata, data: data)
+            return (model, split, maxSteps ?? model.reasoningConfiguration.haltMaxSteps)
+        }
+
+        var name: String { checkpoint ?? ShippedModels.defaultSudoku }
+    }
+
+    /// Writes `json` to `out` and the page beside it (`.html`), refusing to replace what hrm did
+    /// not write unless it is its own and `force` is given.
+    static func write(json: Data, page: String, to out: String, force: Bool, isReport: @escaping (Data) -> Bool) throws {
+        let url = URL(fileURLWithPath: out)
+        let html = url.deletingPathExtension().appendingPathExtension("html")
+        try OutputTarget.checkFile(url, what: "an analysis report", force: force) { u in
+            FileManager.default.contents(atPath: u.path).map(isReport) ?? false
+        }
+        try OutputTarget.checkFile(html, what: "an analysis page", force: force, isOurs: AnalysisPage.isPage)
+        try AtomicFile.write(json, to: url)
+        try AtomicFile.write(Data(page.utf8), to: html)
+        print("wrote \(url.path) and \(html.path)")
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return try e.encode(value)
+    }
+
+    struct Convergence: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Forward residuals of z_L and z_H (TRM: z and y) at every module call of every ACT step (the paper's Figure 3).",
+            discussion: "Residual: \(Analyses.residualDefinition).")
+
+        @OptionGroup var inputs: Inputs
+        @Option(help: "Puzzles to average over (the first N of the test split).")
+        var limit: Int = 100
+        @Option(help: "Where to write the JSON report (the page goes beside it as .html).")
+        var out: String = "convergence.json"
+        @OptionGroup var output: ForceOption
+
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1; got \(limit).") }
+        }
+
+        func run() throws {
+            let (model, split, steps) = try inputs.load()
+            let total = min(limit, split.exampleCount)
+            let bar = ProgressBar("convergence", total: total, unit: "puzzles")
+            let report = try Analyses.convergence(model: model, split: split, limit: limit, steps: steps) { done, _ in bar.update(done) }
+            bar.finish()
+            let json = try AnalyzeCommand.encode(report)
+            try AnalyzeCommand.write(json: json, page: report.page(title: "Hierarchical convergence: \(inputs.name) on \(inputs.data)", json: json),
+                                     to: out, force: output.force) { (try? JSONDecoder().decode(ConvergenceReport.self, from: $0)) != nil }
+            let lows = report.meanPerStep(.low), highs = report.meanPerStep(.high)
+            print("mean forward residual per ACT step over \(report.puzzles) puzzles (\(report.lowName), \(report.highName)):")
+            for k in 0..<steps {
+                print(String(format: "  step %2d  %@ %.3g  %@ %.3g", k + 1, report.lowName, lows[k], report.highName, highs[k]))
+            }
+        }
+    }
+
+    struct Dimensionality: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Participation ratio of z_H and z_L (TRM: y and z) over N trajectories, trained against the same architecture untrained.",
+            discussion: "Samples: \(Analyses.poolingDefinition).")
+
+        @OptionGroup var inputs: Inputs
+        @Option(help: "Trajectories (test puzzles) to pool; the paper's count is 100.")
+        var trajectories: Int = 100
+        @Option(help: "The curve's step: the ratio after every N trajectories.")
+        var every: Int = 10
+        @Option(help: "Seed of the untrained model's initialisation.")
+        var seed: UInt64 = 0
+        @Option(help: "Where to write the JSON report (the page goes beside it as .html).")
+        var out: String = "dimensionality.json"
+        @OptionGroup var output: ForceOption
+
+        func validate() throws {
+            guard trajectories >= 1 else { throw ValidationError("--trajectories must be at least 1; got \(trajectories).") }
+            guard every >= 1 else { throw ValidationError("--every must be at least 1; got \(every).") }
+        }
+
+        func run() throws {
+            let (model, split, steps) = try inputs.load()
+            var bar: ProgressBar?, phase = ""
+            let report = try Analyses.dimensionality(model: model, split: split, trajectories: trajectories, steps: steps,
+                                                     every: every, untrainedSeed: seed) { p, done, total in
+                if p != phase { bar?.finish(); bar = ProgressBar(p, total: total, unit: "trajectories"); phase = p }
+                bar?.update(done)
+            }
+            bar?.finish()
+            let names = (low: report.lowName, high: report.highName), trained = report.trained, untrained = report.untrained
+            let c = model.reasoningConfiguration
+            let json = try AnalyzeCommand.encode(report)
+            try AnalyzeCommand.write(json: json, page: report.page(title: "Dimensionality hierarchy: \(inputs.name) on \(inputs.data)", json: json),
+                                     to: out, force: output.force) { (try? JSONDecoder().decode(DimensionalityReport.self, from: $0)) != nil }
+            print(String(format: "participation ratio over %d trajectories (hidden %d):", trajectories, c.hiddenSize))
+            print(String(format: "  trained    %@ %.2f  %@ %.2f  ratio %.2f", names.high, trained.high, names.low, trained.low, trained.ratio))
+            print(String(format: "  untrained  %@ %.2f  %@ %.2f  ratio %.2f", names.high, untrained.high, names.low, untrained.low, untrained.ratio))
+            print("  (HRM paper, Sudoku, hidden 512: trained z_H 89.95, z_L 30.22; untrained 40.75, 42.09)")
+        }
+    }
+}
