@@ -20,30 +20,38 @@ public struct LineChart: Sendable {
     public var xLabel: String
     public var yLabel: String
     public var logY = false
+    /// A log x axis (values ≤ 0 are left out).
+    public var logX = false
     public var series: [Series]
     public var marks: [Double] = []
+    /// A fixed linear y range (e.g. 0…1 for accuracies) instead of one fitted to the data.
+    public var yRange: ClosedRange<Double>? = nil
 
-    public init(title: String, xLabel: String, yLabel: String, logY: Bool = false, series: [Series], marks: [Double] = []) {
-        (self.title, self.xLabel, self.yLabel, self.logY, self.series, self.marks) = (title, xLabel, yLabel, logY, series, marks)
+    public init(title: String, xLabel: String, yLabel: String, logY: Bool = false, logX: Bool = false, series: [Series],
+                marks: [Double] = []) {
+        (self.title, self.xLabel, self.yLabel, self.logY, self.logX, self.series, self.marks) = (title, xLabel, yLabel, logY, logX, series, marks)
     }
 
     public func svg(width: Double = 760, height: Double = 340) -> String {
         let (left, right, top, bottom) = (64.0, 170.0, 28.0, 44.0)
-        let xs = series.flatMap { $0.points.map(\.x) }
-        let ys = series.flatMap { $0.points.map(\.y) }.filter { !logY || $0 > 0 }
+        func shown(_ p: (x: Double, y: Double)) -> Bool { (!logY || p.y > 0) && (!logX || p.x > 0) }
+        func tx(_ v: Double) -> Double { logX ? log10(max(v, 1e-12)) : v }
+        let xs = series.flatMap { $0.points.filter(shown).map { tx($0.x) } }
+        let ys = series.flatMap { $0.points.filter(shown).map(\.y) }
         let x0 = xs.min() ?? 0, x1 = max(xs.max() ?? 1, x0 + 1e-9)
         func ty(_ v: Double) -> Double { logY ? log10(max(v, 1e-12)) : v }
         var y0 = ys.map(ty).min() ?? 0, y1 = ys.map(ty).max() ?? 1
         if logY { y0 = floor(y0); y1 = max(ceil(y1), y0 + 1) } else { y0 = min(y0, 0); y1 = max(y1 * 1.05, y0 + 1e-9) }
+        if let r = yRange, !logY { (y0, y1) = (r.lowerBound, r.upperBound) }
         let pw = width - left - right, ph = height - top - bottom
-        func px(_ x: Double) -> Double { left + pw * (x - x0) / (x1 - x0) }
+        func px(_ x: Double) -> Double { left + pw * (tx(x) - x0) / (x1 - x0) }
         func py(_ y: Double) -> Double { top + ph * (1 - (ty(y) - y0) / (y1 - y0)) }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(f(left))\" y=\"16\" font-size=\"13\">\(HTML.escape(title))</text>\n"
         s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#999\"/>\n"
-        for m in marks where m >= x0 && m <= x1 {
+        for m in marks where tx(m) >= x0 && tx(m) <= x1 {
             s += "<line x1=\"\(f(px(m)))\" y1=\"\(f(top))\" x2=\"\(f(px(m)))\" y2=\"\(f(top + ph))\" stroke=\"#ddd\" stroke-dasharray=\"3 3\"/>\n"
         }
         // y ticks: decades on a log axis, five steps on a linear one.
@@ -53,12 +61,13 @@ public struct LineChart: Sendable {
             s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(String(format: "%.3g", t))</text>\n"
             s += "<line x1=\"\(f(left - 3))\" y1=\"\(f(py(t)))\" x2=\"\(f(left))\" y2=\"\(f(py(t)))\" stroke=\"#999\"/>\n"
         }
-        s += "<text x=\"\(f(left))\" y=\"\(f(height - 8))\">\(String(format: "%.4g", x0))</text>\n"
-        s += "<text x=\"\(f(left + pw))\" y=\"\(f(height - 8))\" text-anchor=\"end\">\(String(format: "%.4g", x1))</text>\n"
+        let (xFirst, xLast) = logX ? (pow(10, x0), pow(10, x1)) : (x0, x1)
+        s += "<text x=\"\(f(left))\" y=\"\(f(height - 8))\">\(String(format: "%.4g", xFirst))</text>\n"
+        s += "<text x=\"\(f(left + pw))\" y=\"\(f(height - 8))\" text-anchor=\"end\">\(String(format: "%.4g", xLast))</text>\n"
         s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>\n"
         s += "<text x=\"14\" y=\"\(f(top + ph / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f(top + ph / 2)))\">\(HTML.escape(yLabel))</text>\n"
         for (i, line) in series.enumerated() {
-            let pts = line.points.filter { !logY || $0.y > 0 }
+            let pts = line.points.filter(shown)
             let dash = line.dashed ? " stroke-dasharray=\"6 4\"" : ""
             if pts.count > 1 {
                 s += "<polyline class=\"series\" data-name=\"\(HTML.escape(line.name))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.6\"\(dash) points=\"\(pts.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " "))\"/>\n"

@@ -10,7 +10,7 @@ import Training
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "The HRM paper's analyses of a model: hierarchical convergence and the dimensionality hierarchy.",
+        abstract: "The HRM paper's analyses of a model: hierarchical convergence, the dimensionality hierarchy, accuracy against compute.",
         discussion: """
             Each writes a JSON report and a self-contained HTML page with its picture (the same \
             name, .html) and prints a summary. They run evaluation ACT steps as hrm eval does \
@@ -21,8 +21,9 @@ struct AnalyzeCommand: ParsableCommand {
               hrm data sudoku --out data/sudoku-test --count 1 --test-count 100
               hrm analyze convergence --data data/sudoku-test --limit 100
               hrm analyze dimensionality --checkpoint sudoku-9x9 --data data/sudoku-test
+              hrm analyze compute --data data/sudoku-test --max-steps 64
             """,
-        subcommands: [Convergence.self, Dimensionality.self]
+        subcommands: [Convergence.self, Dimensionality.self, Compute.self]
     )
 
     /// What both analyses read.
@@ -144,6 +145,51 @@ struct AnalyzeCommand: ParsableCommand {
             print(String(format: "  trained    %@ %.2f  %@ %.2f  ratio %.2f", names.high, trained.high, names.low, trained.low, trained.ratio))
             print(String(format: "  untrained  %@ %.2f  %@ %.2f  ratio %.2f", names.high, untrained.high, names.low, untrained.low, untrained.ratio))
             print("  (HRM paper, Sudoku, hidden 512: trained z_H 89.95, z_L 30.22; untrained 40.75, 42.09)")
+        }
+    }
+
+    struct Compute: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Exact accuracy against model calls per puzzle: fixed ACT steps (past the trained cap too), Q-head halting, and on 9×9 Sudoku the test-time modes.",
+            discussion: "Model calls: \(Analyses.computeDefinition). --max-steps is the most fixed steps measured (default: twice the model's halt_max_steps).")
+
+        @OptionGroup var inputs: Inputs
+        @Option(help: "Puzzles to measure (the first N of the test split).")
+        var limit: Int = 100
+        @Option(help: "9×9 Sudoku: the view counts for the rules-checked and the Q-head modes (0 for none).")
+        var views: String = "2,4,8"
+        @Option(help: "Where to write the JSON report (the page goes beside it as .html).")
+        var out: String = "compute.json"
+        @OptionGroup var output: ForceOption
+
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1; got \(limit).") }
+            guard viewCounts != nil else { throw ValidationError("--views must be counts separated by commas (e.g. 2,4,8) or 0; got \(views).") }
+        }
+
+        var viewCounts: [Int]? {
+            let parts = views.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? -1) >= 0 }) else { return nil }
+            return parts.map { $0! }.filter { $0 > 1 }
+        }
+
+        func run() throws {
+            let (model, split, _) = try inputs.load()
+            let beyond = inputs.maxSteps ?? 2 * model.reasoningConfiguration.haltMaxSteps
+            var bar: ProgressBar?, phase = ""
+            let counts = viewCounts ?? []
+            let report = try Analyses.compute(model: model, split: split, limit: limit, beyond: beyond, views: counts, trajectories: counts) { p, done, total in
+                if p != phase { bar?.finish(); bar = ProgressBar(p, total: total, unit: "puzzles"); phase = p }
+                bar?.update(done)
+            }
+            bar?.finish()
+            let json = try AnalyzeCommand.encode(report)
+            try AnalyzeCommand.write(json: json, page: report.page(title: "Accuracy against compute: \(inputs.name) on \(inputs.data)", json: json),
+                                     to: out, force: output.force) { (try? JSONDecoder().decode(ComputeReport.self, from: $0)) != nil }
+            print("exact accuracy against model calls per puzzle over \(report.puzzles) puzzles (trained halt_max_steps \(report.trainedMaxSteps)):")
+            for p in report.points where p.mode != .fixed || [1, 2, 4, 8, 16, 32, 64, 128].contains(Int(p.calls)) || Int(p.calls) == report.maxSteps {
+                print("  " + p.label.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%7.2f calls  %5.1f %%", p.calls, 100 * p.exactAccuracy))
+            }
         }
     }
 }

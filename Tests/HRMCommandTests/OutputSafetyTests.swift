@@ -100,6 +100,9 @@ import Testing
         Case(name: "analyze dimensionality --out", isFile: true) { d, t in
             ["analyze", "dimensionality", "--checkpoint", try sudoku4Checkpoint(in: d).path, "--data", try sudoku4(in: d).path,
              "--out", t.path, "--trajectories", "4", "--every", "2"] },
+        Case(name: "analyze compute --out", isFile: true) { d, t in
+            ["analyze", "compute", "--checkpoint", try sudoku4Checkpoint(in: d).path, "--data", try sudoku4(in: d).path,
+             "--out", t.path, "--limit", "2", "--max-steps", "2"] },
         Case(name: "plot", isFile: true, arguments: { d, t in
             let run = t
             if !FileManager.default.fileExists(atPath: run.appendingPathComponent("config.json").path) {

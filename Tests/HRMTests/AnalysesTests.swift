@@ -6,6 +6,7 @@ import Puzzles
 import Reasoning
 import Tensors
 import TestSupport
+import Training
 
 /// `hrm analyze`: the residual and the participation ratio computed as the reports state, on
 /// hand-made states and on tiny models of both architectures.
@@ -129,6 +130,47 @@ import TestSupport
         let names = Analyses.stateNames(architecture)
         #expect(report.lowName == names.low && report.highName == names.high)
         #expect(report.page(title: "t", json: Data()).contains("89.95"))
+    }
+
+    /// The compute curve's fixed steps and Q-halting agree with `hrm eval`'s own evaluation
+    /// (`Evaluator.evaluate`, a separate code path) run with the same caps.
+    @Test(arguments: [Architecture.hrm, .trm])
+    func computeCurveAgreesWithTheEvaluator(_ architecture: Architecture) throws {
+        let split = Self.split(count: 7)
+        let model = Self.model(architecture, for: split, seed: 5)
+        let beyond = 6
+        let report = try Analyses.compute(model: model, split: split, limit: 7, beyond: beyond)
+        let fixed = report.points.filter { $0.mode == .fixed }
+        #expect(fixed.map(\.calls) == (1...beyond).map(Double.init))
+        let all = Evaluator.evaluate(model: model, split: split, batchSize: 3, maxSteps: beyond)
+        #expect(fixed.map(\.exactAccuracy) == all.exactAccuracyPerStep)
+        let halting = report.points.filter { $0.mode == .qHalt }
+        #expect(halting.map(\.label) == ["Q head, M_max 1", "Q head, M_max 2", "Q head, M_max 4"])  // and the trained 4
+        for (cap, point) in zip([1, 2, 4], halting) {
+            let early = Evaluator.evaluate(model: model, split: split, batchSize: 3, maxSteps: cap, haltEarly: true)
+            #expect(abs(point.calls - early.meanSteps) < 1e-12 && abs(point.exactAccuracy - early.exactAccuracy) < 1e-12, "M_max \(cap)")
+        }
+        #expect(!report.points.contains { $0.mode == .rulesViews || $0.mode == .qTrajectories }, "4×4 data: no Sudoku modes")
+        #expect(report.page(title: "t", json: Data()).contains("<svg"))
+        #expect(throws: AnalysisError.badCount(what: "--max-steps", value: 0)) {
+            try Analyses.compute(model: model, split: split, limit: 7, beyond: 0)
+        }
+    }
+
+    /// On 9×9 Sudoku data the test-time modes join the curve with their model calls.
+    @Test func computeCurveOnSudokuHasTheTestTimeModes() throws {
+        let pairs = SudokuDataset.generate(count: 3, generator: SudokuGenerator(clueRange: 36...41), seed: 11)
+            .map { (puzzle: $0.puzzle, solution: $0.solution) }
+        var rng = SplitMix(seed: 1)
+        let split = SudokuDataset.build(train: Array(pairs.prefix(1)), test: pairs, augmentations: 0, using: &rng).splits["test"]!
+        let model = try Solver.shipped().model
+        let steps = model.reasoningConfiguration.haltMaxSteps
+        let report = try Analyses.compute(model: model, split: split, limit: 3, beyond: steps, views: [2], trajectories: [2])
+        let rules = try #require(report.points.first { $0.mode == .rulesViews })
+        let q = try #require(report.points.first { $0.mode == .qTrajectories })
+        #expect(rules.calls >= 1 && rules.calls <= Double(2 * steps))
+        #expect(q.calls == Double(2 * steps), "two trajectories of every step each")
+        #expect(report.trainedMaxSteps == steps && report.points.filter { $0.mode == .fixed }.count == steps)
     }
 
     @Test func badRequestsAreRefusedInOneSentence() throws {

@@ -28,6 +28,13 @@ let smallMaze = """
         #expect(throws: PuzzleFormatError.self) { try Maze(parsing: "#S#\n#x#\n#G#") }
         #expect(throws: PuzzleFormatError.self) { try Maze(parsing: "###\n# #\n###") }  // no S or G
         #expect(throws: PuzzleFormatError.self) { try Maze(parsing: "#S  #\n#G#") }      // not square
+        // A ragged row (shorter than the others) is named by its line, never padded.
+        do {
+            _ = try Maze(parsing: "#####\n#S  #\n# #\n#  G#\n#####", source: "m.txt")
+            Issue.record("a ragged maze was accepted")
+        } catch {
+            #expect("\(error)".hasPrefix("m.txt, line 3: 3 cells; expected 5"), "\(error)")
+        }
     }
 
     @Test func checkerTellsExactFromValidShortest() throws {

@@ -43,8 +43,8 @@ public struct Maze: Equatable, Hashable, Sendable, CustomStringConvertible {
         self.cells = cells
     }
 
-    /// Parses `size` lines of `size` characters from `# SGo` (trailing spaces may be trimmed
-    /// by editors, so short lines are padded with open cells), or one line of size² characters.
+    /// Parses `size` lines of exactly `size` characters from `# SGo` (ragged rows are refused,
+    /// not padded: a short row could be a wall as well as open), or one line of size² characters.
     /// - Throws: `PuzzleFormatError` naming the source, line and column.
     public init(parsing text: String, source: String = "argument") throws {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
@@ -68,9 +68,9 @@ public struct Maze: Equatable, Hashable, Sendable, CustomStringConvertible {
         }
         var cells: [Cell] = []
         for (r, line) in lines.enumerated() {
-            guard line.count <= n else {
+            guard line.count == n else {
                 throw PuzzleFormatError.wrongLength(source: source, line: r + 1, found: line.count,
-                                                    expected: "\(n) (a square maze: as many columns as rows)")
+                                                    expected: "\(n), as many as the maze has rows (a square maze; every row the same length, trailing spaces included)")
             }
             for (c, ch) in line.enumerated() {
                 guard let cell = Cell(ch) else {
@@ -79,7 +79,6 @@ public struct Maze: Equatable, Hashable, Sendable, CustomStringConvertible {
                 }
                 cells.append(cell)
             }
-            cells += Array(repeating: .open, count: n - line.count)
         }
         let starts = cells.filter { $0 == .start }.count, goals = cells.filter { $0 == .goal }.count
         guard starts == 1, goals == 1 else {
