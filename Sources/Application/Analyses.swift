@@ -24,6 +24,7 @@ public enum Analyses {
         switch a {
         case .hrm: return ("z_L", "z_H")
         case .trm: return ("z", "y")
+        case .transformer: return ("none", "z_H")  // one state: z_H
         }
     }
 
@@ -153,7 +154,8 @@ public enum Analyses {
             curve.append(.init(trajectories: seen, low: low.participationRatio, high: high.participationRatio))
             progress(seen, trajectories)
         }
-        guard low.samples > d, high.samples > d else {
+        // (A model with one state, the Transformer baseline, has no low samples at all.)
+        guard low.samples == 0 || low.samples > d, high.samples > d else {
             throw AnalysisError.tooFewSamples(samples: min(low.samples, high.samples), width: d)
         }
         return .init(low: low.participationRatio, high: high.participationRatio, lowSamples: low.samples,

@@ -45,7 +45,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Dataset folder (train/ and test/).")
     var data: String?
-    @Option(help: "A model preset (\(ModelConfiguration.presets.keys.sorted().joined(separator: ", "))) or a JSON file; its \"architecture\" (hrm or trm) picks the model.")
+    @Option(help: "A model preset (\(ModelConfiguration.presets.keys.sorted().joined(separator: ", "))) or a JSON file; its \"architecture\" (hrm, trm or transformer) picks the model.")
     var config: String = "sudoku-small"
     @Option(help: "Run folder for checkpoints and metrics.")
     var out: String?

@@ -5,7 +5,7 @@ import Tensors
 
 /// A model configuration of any architecture: what `config.json`, a checkpoint's metadata and
 /// `--config FILE.json` hold. On disk it is the architecture's own fields (each reference's
-/// names) plus `"architecture": "hrm" | "trm"`; a file without the tag is HRM, so every
+/// names) plus `"architecture": "hrm" | "trm" | "transformer"`; a file without the tag is HRM, so every
 /// checkpoint written before TRM existed loads unchanged.
 ///
 /// ```swift
@@ -16,6 +16,7 @@ import Tensors
 public enum ModelConfiguration: Codable, Equatable, Sendable {
     case hrm(HRMConfiguration)
     case trm(TRMConfiguration)
+    case transformer(TransformerConfiguration)
 
     private enum TagKey: String, CodingKey { case architecture }
 
@@ -25,6 +26,7 @@ public enum ModelConfiguration: Codable, Equatable, Sendable {
         switch Architecture(rawValue: tag) {
         case .hrm: self = .hrm(try HRMConfiguration(from: decoder))
         case .trm: self = .trm(try TRMConfiguration(from: decoder))
+        case .transformer: self = .transformer(try TransformerConfiguration(from: decoder))
         case nil:
             throw DecodingError.dataCorruptedError(forKey: .architecture, in: c,
                 debugDescription: "unknown architecture \"\(tag)\"; expected one of \(Architecture.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
@@ -35,12 +37,14 @@ public enum ModelConfiguration: Codable, Equatable, Sendable {
         switch self {
         case .hrm(let c): try c.encode(to: encoder)
         case .trm(let c): try c.encode(to: encoder)
+        case .transformer(let c): try c.encode(to: encoder)
         }
     }
 
     public init(_ configuration: any ReasoningConfiguration) {
         if let c = configuration as? HRMConfiguration { self = .hrm(c) }
         else if let c = configuration as? TRMConfiguration { self = .trm(c) }
+        else if let c = configuration as? TransformerConfiguration { self = .transformer(c) }
         else { preconditionFailure("unregistered configuration type \(type(of: configuration))") }
     }
 
@@ -52,6 +56,7 @@ public enum ModelConfiguration: Codable, Equatable, Sendable {
         switch self {
         case .hrm(let c): return c
         case .trm(let c): return c
+        case .transformer(let c): return c
         }
     }
 
@@ -63,6 +68,7 @@ public enum ModelConfiguration: Codable, Equatable, Sendable {
         switch self {
         case .hrm(let c): return HierarchicalReasoningModel(configuration: c, using: &g)
         case .trm(let c): return TinyRecursiveModel(configuration: c, using: &g)
+        case .transformer(let c): return TransformerBaseline(configuration: c, using: &g)
         }
     }
 
@@ -82,8 +88,11 @@ public enum ModelConfiguration: Codable, Equatable, Sendable {
     }
 
     /// Presets by name, as the command line spells them: HRM's (`sudoku`, `maze`, `arc`,
-    /// `sudoku-small`, `tiny`) and TRM's (`trm-sudoku`, `trm-sudoku-att`, `trm-maze`,
-    /// `trm-arc`, `trm-sudoku-small`, `trm-tiny`).
+    /// `sudoku-small`, `tiny`), TRM's (`trm-sudoku`, `trm-sudoku-att`, `trm-maze`,
+    /// `trm-arc`, `trm-sudoku-small`, `trm-tiny`) and the Transformer baseline's
+    /// (`transformer-sudoku`, `transformer-sudoku-small`, `transformer-tiny`).
     public static let presets: [String: ModelConfiguration] =
-        HRMConfiguration.presets.mapValues { .hrm($0) }.merging(TRMConfiguration.presets.mapValues { .trm($0) }) { a, _ in a }
+        HRMConfiguration.presets.mapValues { .hrm($0) }
+            .merging(TRMConfiguration.presets.mapValues { .trm($0) }) { a, _ in a }
+            .merging(TransformerConfiguration.presets.mapValues { .transformer($0) }) { a, _ in a }
 }

@@ -9,6 +9,9 @@ public enum Architecture: String, Codable, Sendable, CaseIterable {
     case hrm
     /// The Tiny Recursive Model (arXiv:2510.04871; `reference/TRM-SPEC.md`).
     case trm
+    /// The direct-prediction Transformer baseline of the TRM repository (TRM-SPEC §6): one
+    /// stack of blocks called once per ACT step.
+    case transformer
 }
 
 /// The LM loss a model is trained with (HRM-SPEC §8.2; TRM uses the same code).
@@ -25,11 +28,14 @@ public enum HaltingRule: Sendable, Equatable {
     /// TRM's `no_ACT_continue` (TRM-SPEC §7.2): halt when `q_halt > 0`; no continue target, no
     /// extra segment.
     case haltAboveZero
+    /// The Transformer baseline (TRM-SPEC §6): halt when `q_halt > q_continue`, but the continue
+    /// logit is never trained (its loss head never asks for the target).
+    case haltAboveUntrainedContinue
 
     /// Whether a step with these Q logits halts.
     public func halts(qHalt: Float, qContinue: Float) -> Bool {
         switch self {
-        case .haltAboveContinue: return qHalt > qContinue
+        case .haltAboveContinue, .haltAboveUntrainedContinue: return qHalt > qContinue
         case .haltAboveZero: return qHalt > 0
         }
     }
@@ -37,7 +43,7 @@ public enum HaltingRule: Sendable, Equatable {
     /// How far past the threshold the step is (positive: it halts).
     public func margin(qHalt: Float, qContinue: Float) -> Float {
         switch self {
-        case .haltAboveContinue: return qHalt - qContinue
+        case .haltAboveContinue, .haltAboveUntrainedContinue: return qHalt - qContinue
         case .haltAboveZero: return qHalt
         }
     }
@@ -45,7 +51,7 @@ public enum HaltingRule: Sendable, Equatable {
     /// What `margin` is, as the trace prints it.
     public var marginName: String {
         switch self {
-        case .haltAboveContinue: return "q_halt − q_continue"
+        case .haltAboveContinue, .haltAboveUntrainedContinue: return "q_halt − q_continue"
         case .haltAboveZero: return "q_halt"
         }
     }
@@ -177,6 +183,14 @@ extension ReasoningConfiguration {
     public var headFLOPs: Double {
         2 * Double(hiddenSize) * Double(vocabularySize) * Double(sequenceLength) + 2 * Double(hiddenSize) * 2
     }
+}
+
+/// FLOPs per position of one post-norm attention block (qkv, o, SwiGLU, and the N×N scores and
+/// mixing), multiply-add = 2: HRM's blocks and the Transformer baseline's.
+public func attentionBlockFLOPsPerToken(positions: Int, hiddenSize: Int, expansion: Float) -> Double {
+    let n = Double(positions), d = Double(hiddenSize)
+    let f = Double(SwiGLU.innerWidth(hiddenSize: hiddenSize, expansion: expansion))
+    return 2 * d * (3 * d + d + 2 * f) + 2 * f * d + 4 * n * d
 }
 
 /// The Q head both references build: `[2, D]` + bias, zero weights and bias −5 (HRM-SPEC §3.2,

@@ -29,13 +29,21 @@ import Training
             var c = TRMConfiguration.tiny
             (c.sequenceLength, c.vocabularySize, c.puzzleIdentifierCount) = (m.sequenceLength, m.vocabularySize, m.puzzleIdentifierCount)
             return ModelConfiguration.trm(c).makeModel(using: &rng)
+        case .transformer:
+            var c = TransformerConfiguration.tiny
+            (c.sequenceLength, c.vocabularySize, c.puzzleIdentifierCount) = (m.sequenceLength, m.vocabularySize, m.puzzleIdentifierCount)
+            return ModelConfiguration.transformer(c).makeModel(using: &rng)
         }
     }
 
     /// The tiny presets' cycles (H, L) the models above are made with.
+    /// (The Transformer baseline: one call of its one state per step.)
     static func cycles(_ architecture: Architecture) -> (high: Int, low: Int) {
-        architecture == .hrm ? (HRMConfiguration.tiny.highCycles, HRMConfiguration.tiny.lowCycles)
-            : (TRMConfiguration.tiny.highCycles, TRMConfiguration.tiny.lowCycles)
+        switch architecture {
+        case .hrm: return (HRMConfiguration.tiny.highCycles, HRMConfiguration.tiny.lowCycles)
+        case .trm: return (TRMConfiguration.tiny.highCycles, TRMConfiguration.tiny.lowCycles)
+        case .transformer: return (1, 0)
+        }
     }
 
     @Test func residualIsTheRelativeChangeOfEachPuzzlesWholeState() {
@@ -76,7 +84,7 @@ import Training
         }
     }
 
-    @Test(arguments: [Architecture.hrm, .trm])
+    @Test(arguments: Architecture.allCases)
     func convergenceSeesEveryModuleCallAndDoesNotDependOnTheBatch(_ architecture: Architecture) throws {
         let split = Self.split(count: 5)
         let model = Self.model(architecture, for: split)
@@ -106,7 +114,7 @@ import Training
         #expect(!page.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "").contains("http"), "the page loads nothing")
     }
 
-    @Test(arguments: [Architecture.hrm, .trm])
+    @Test(arguments: Architecture.allCases)
     func dimensionalityComparesTheModelWithTheSameArchitectureUntrained(_ architecture: Architecture) throws {
         let split = Self.split(count: 6)
         let model = Self.model(architecture, for: split)
@@ -122,7 +130,8 @@ import Training
         #expect(report.trained.curve.map(\.trajectories) == [4, 6])
         #expect(report.trained.curve.last!.low == report.trained.low && report.trained.curve.last!.high == report.trained.high)
         for m in [report.trained, report.untrained] {
-            #expect(m.low >= 1 && m.low <= Double(c.hiddenSize) && m.high >= 1 && m.high <= Double(c.hiddenSize))
+            #expect(m.high >= 1 && m.high <= Double(c.hiddenSize))
+            #expect(architecture == .transformer ? m.low == 0 : m.low >= 1 && m.low <= Double(c.hiddenSize))
         }
         // A different seed is a different untrained model; the same seed the same one.
         let again = try Analyses.dimensionality(model: model, split: split, trajectories: 6, steps: 2, every: 4, untrainedSeed: 9)
@@ -134,7 +143,7 @@ import Training
 
     /// The compute curve's fixed steps and Q-halting agree with `hrm eval`'s own evaluation
     /// (`Evaluator.evaluate`, a separate code path) run with the same caps.
-    @Test(arguments: [Architecture.hrm, .trm])
+    @Test(arguments: Architecture.allCases)
     func computeCurveAgreesWithTheEvaluator(_ architecture: Architecture) throws {
         let split = Self.split(count: 7)
         let model = Self.model(architecture, for: split, seed: 5)

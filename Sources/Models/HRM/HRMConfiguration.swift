@@ -172,9 +172,7 @@ public struct HRMConfiguration: ReasoningConfiguration, Equatable {
     }
 
     var attentionBlockFLOPsPerToken: Double {
-        let n = Double(positionCount), d = Double(hiddenSize)
-        let f = Double(SwiGLU.innerWidth(hiddenSize: hiddenSize, expansion: expansion))
-        return 2 * d * (3 * d + d + 2 * f) + 2 * f * d + 4 * n * d
+        Reasoning.attentionBlockFLOPsPerToken(positions: positionCount, hiddenSize: hiddenSize, expansion: expansion)
     }
 
     // MARK: - Presets
