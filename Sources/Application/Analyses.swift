@@ -318,7 +318,7 @@ extension ConvergenceReport {
                               xLabel: "module call (ACT steps marked)", yLabel: "residual", logY: true,
                               series: [.init(name: "\(lowName) (\(architecture == .hrm ? "L module" : "latent update"))", color: "#1f77b4",
                                              points: low.map { (Double($0.index), $0.residual) }),
-                                       .init(name: "\(highName) (\(architecture == .hrm ? "H module" : "answer update"))", color: "#d62728",
+                                       .init(name: "\(highName) (\(architecture == .hrm ? "H module" : architecture == .trm ? "answer update" : "the one stack"))", color: "#d62728",
                                              points: high.map { (Double($0.index), $0.residual) }, dots: true)],
                               marks: marks)
         let lows = meanPerStep(.low), highs = meanPerStep(.high)

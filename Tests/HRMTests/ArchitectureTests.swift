@@ -74,7 +74,7 @@ import TestSupport
         var writer = SafetensorsWriter()
         writer.add("H_init", Tensor.zeros([4]))
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TRMConfiguration.tiny)) as! [String: Any]
-        json["architecture"] = "transformer"
+        json["architecture"] = "mamba"
         writer.metadata[Checkpoint.configurationKey] = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
         let url = dir.appendingPathComponent("odd.safetensors")
         try writer.write(to: url)
@@ -82,7 +82,7 @@ import TestSupport
             _ = try Checkpoint.load(from: url)
             Issue.record("an unknown architecture loaded")
         } catch let e as CheckpointError {
-            #expect(e.description.contains("field 'architecture': unknown architecture \"transformer\"; expected one of \"hrm\", \"trm\""), "\(e)")
+            #expect(e.description.contains("field 'architecture': unknown architecture \"mamba\"; expected one of \"hrm\", \"trm\", \"transformer\""), "\(e)")
         }
 
         // A TRM file whose token table has the wrong width.
