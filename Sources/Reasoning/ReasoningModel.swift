@@ -179,6 +179,24 @@ public struct PuzzleBatch: Equatable, Sendable {
 }
 
 extension ReasoningConfiguration {
+    /// The checks every architecture's `problems` starts with (data sizes, the puzzle
+    /// embedding's width) and ends with (ACT), as sentences; empty when they pass.
+    public var dataProblems: [String] {
+        var p: [String] = []
+        if sequenceLength <= 0 { p.append("seq_len must be positive (got \(sequenceLength))") }
+        if vocabularySize <= 1 { p.append("vocab_size must be at least 2 (got \(vocabularySize))") }
+        if puzzleIdentifierCount <= 0 { p.append("num_puzzle_identifiers must be positive (got \(puzzleIdentifierCount))") }
+        if puzzleEmbeddingWidth < 0 { p.append("puzzle_emb_ndim must not be negative") }
+        return p
+    }
+
+    public var haltingProblems: [String] {
+        var p: [String] = []
+        if haltMaxSteps < 1 { p.append("halt_max_steps must be at least 1") }
+        if !(haltExplorationProbability >= 0 && haltExplorationProbability <= 1) { p.append("halt_exploration_prob must be within [0, 1]") }
+        return p
+    }
+
     /// FLOPs of the LM head over the grid and the Q head at position 0, per sequence.
     public var headFLOPs: Double {
         2 * Double(hiddenSize) * Double(vocabularySize) * Double(sequenceLength) + 2 * Double(hiddenSize) * 2

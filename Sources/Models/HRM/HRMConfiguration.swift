@@ -137,12 +137,8 @@ public struct HRMConfiguration: ReasoningConfiguration, Equatable {
 
     /// Problems a user can cause with a configuration file, as sentences; empty when valid.
     public var problems: [String] {
-        var p: [String] = []
+        var p = dataProblems
         func need(_ ok: Bool, _ s: String) { if !ok { p.append(s) } }
-        need(sequenceLength > 0, "seq_len must be positive (got \(sequenceLength))")
-        need(vocabularySize > 1, "vocab_size must be at least 2 (got \(vocabularySize))")
-        need(puzzleIdentifierCount > 0, "num_puzzle_identifiers must be positive (got \(puzzleIdentifierCount))")
-        need(puzzleEmbeddingWidth >= 0, "puzzle_emb_ndim must not be negative")
         need(hiddenSize > 0 && headCount > 0 && hiddenSize % headCount == 0,
              "hidden_size (\(hiddenSize)) must be a positive multiple of num_heads (\(headCount))")
         need(headCount > 0 && (hiddenSize / max(headCount, 1)) % 2 == 0,
@@ -150,10 +146,7 @@ public struct HRMConfiguration: ReasoningConfiguration, Equatable {
         need(highCycles >= 1 && lowCycles >= 1, "H_cycles and L_cycles must be at least 1")
         need(highLayerCount >= 1 && lowLayerCount >= 1, "H_layers and L_layers must be at least 1")
         need(expansion > 0, "expansion must be positive")
-        need(haltMaxSteps >= 1, "halt_max_steps must be at least 1")
-        need(haltExplorationProbability >= 0 && haltExplorationProbability <= 1,
-             "halt_exploration_prob must be within [0, 1]")
-        return p
+        return p + haltingProblems
     }
 
     // MARK: - Cost (spec §19.1)

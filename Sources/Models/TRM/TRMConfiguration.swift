@@ -161,12 +161,8 @@ public struct TRMConfiguration: ReasoningConfiguration, Equatable {
     }
 
     public var problems: [String] {
-        var p: [String] = []
+        var p = dataProblems
         func need(_ ok: Bool, _ s: String) { if !ok { p.append(s) } }
-        need(sequenceLength > 0, "seq_len must be positive (got \(sequenceLength))")
-        need(vocabularySize > 1, "vocab_size must be at least 2 (got \(vocabularySize))")
-        need(puzzleIdentifierCount > 0, "num_puzzle_identifiers must be positive (got \(puzzleIdentifierCount))")
-        need(puzzleEmbeddingWidth >= 0, "puzzle_emb_ndim must not be negative")
         need(puzzleEmbeddingLength >= 0, "puzzle_emb_len must not be negative")
         need(puzzleEmbeddingWidth > 0 || puzzleEmbeddingLength == 0,
              "puzzle_emb_ndim is 0 but puzzle_emb_len is \(puzzleEmbeddingLength): set puzzle_emb_len=0 as well (the reference fails here, TRM-SPEC §21)")
@@ -182,10 +178,7 @@ public struct TRMConfiguration: ReasoningConfiguration, Equatable {
         need(highCycles >= 1 && lowCycles >= 1, "H_cycles and L_cycles must be at least 1")
         need(layerCount >= 1, "L_layers must be at least 1")
         need(expansion > 0, "expansion must be positive")
-        need(haltMaxSteps >= 1, "halt_max_steps must be at least 1")
-        need(haltExplorationProbability >= 0 && haltExplorationProbability <= 1,
-             "halt_exploration_prob must be within [0, 1]")
-        return p
+        return p + haltingProblems
     }
 
     // MARK: - Cost (TRM-SPEC §19.4)

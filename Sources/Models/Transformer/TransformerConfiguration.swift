@@ -126,12 +126,8 @@ public struct TransformerConfiguration: ReasoningConfiguration, Equatable {
     public var headDimension: Int { hiddenSize / headCount }
 
     public var problems: [String] {
-        var p: [String] = []
+        var p = dataProblems
         func need(_ ok: Bool, _ s: String) { if !ok { p.append(s) } }
-        need(sequenceLength > 0, "seq_len must be positive (got \(sequenceLength))")
-        need(vocabularySize > 1, "vocab_size must be at least 2 (got \(vocabularySize))")
-        need(puzzleIdentifierCount > 0, "num_puzzle_identifiers must be positive (got \(puzzleIdentifierCount))")
-        need(puzzleEmbeddingWidth >= 0, "puzzle_emb_ndim must not be negative")
         need(hiddenSize > 0 && headCount > 0 && hiddenSize % headCount == 0,
              "hidden_size (\(hiddenSize)) must be a positive multiple of num_heads (\(headCount)); the reference's 12 heads of 42 at width 512 (504-wide projections) are not supported, use 8")
         need(headCount > 0 && (hiddenSize / max(headCount, 1)) % 2 == 0,
@@ -139,11 +135,8 @@ public struct TransformerConfiguration: ReasoningConfiguration, Equatable {
         need(highCycles == 1, "H_cycles must be 1 (the baseline calls its module once per ACT step; got \(highCycles))")
         need(layerCount >= 1, "H_layers must be at least 1")
         need(expansion > 0, "expansion must be positive")
-        need(haltMaxSteps >= 1, "halt_max_steps must be at least 1")
-        need(haltExplorationProbability >= 0 && haltExplorationProbability <= 1,
-             "halt_exploration_prob must be within [0, 1]")
         need(actEnabled, "act_enabled=false (every training step to halt_max_steps) is not supported yet")
-        return p
+        return p + haltingProblems
     }
 
     // MARK: - Cost
