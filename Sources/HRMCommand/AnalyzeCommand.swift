@@ -129,13 +129,10 @@ struct AnalyzeCommand: ParsableCommand {
 
         func run() throws {
             let (model, split, steps) = try inputs.load()
-            var bar: ProgressBar?, phase = ""
+            let bars = PhaseBars(unit: "trajectories")
             let report = try Analyses.dimensionality(model: model, split: split, trajectories: trajectories, steps: steps,
-                                                     every: every, untrainedSeed: seed) { p, done, total in
-                if p != phase { bar?.finish(); bar = ProgressBar(p, total: total, unit: "trajectories"); phase = p }
-                bar?.update(done)
-            }
-            bar?.finish()
+                                                     every: every, untrainedSeed: seed, progress: bars.update)
+            bars.finish()
             let names = (low: report.lowName, high: report.highName), trained = report.trained, untrained = report.untrained
             let c = model.reasoningConfiguration
             let json = try AnalyzeCommand.encode(report)
@@ -176,13 +173,11 @@ struct AnalyzeCommand: ParsableCommand {
         func run() throws {
             let (model, split, _) = try inputs.load()
             let beyond = inputs.maxSteps ?? 2 * model.reasoningConfiguration.haltMaxSteps
-            var bar: ProgressBar?, phase = ""
+            let bars = PhaseBars(unit: "puzzles")
             let counts = viewCounts ?? []
-            let report = try Analyses.compute(model: model, split: split, limit: limit, beyond: beyond, views: counts, trajectories: counts) { p, done, total in
-                if p != phase { bar?.finish(); bar = ProgressBar(p, total: total, unit: "puzzles"); phase = p }
-                bar?.update(done)
-            }
-            bar?.finish()
+            let report = try Analyses.compute(model: model, split: split, limit: limit, beyond: beyond, views: counts,
+                                              trajectories: counts, progress: bars.update)
+            bars.finish()
             let json = try AnalyzeCommand.encode(report)
             try AnalyzeCommand.write(json: json, page: report.page(title: "Accuracy against compute: \(inputs.name) on \(inputs.data)", json: json),
                                      to: out, force: output.force) { (try? JSONDecoder().decode(ComputeReport.self, from: $0)) != nil }
@@ -192,4 +187,24 @@ struct AnalyzeCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// One progress bar per phase of an analysis that reports (phase, done, total).
+final class PhaseBars {
+    private let unit: String
+    private var bar: ProgressBar?
+    private var phase = ""
+
+    init(unit: String) { self.unit = unit }
+
+    func update(_ phase: String, _ done: Int, _ total: Int) {
+        if phase != self.phase {
+            bar?.finish()
+            bar = ProgressBar(phase, total: total, unit: unit)
+            self.phase = phase
+        }
+        bar?.update(done)
+    }
+
+    func finish() { bar?.finish() }
 }
