@@ -399,7 +399,7 @@ extension Analyses {
         }
         let n = Double(total)
         var points: [ComputeReport.Point] = (1...beyond).map {
-            .init(mode: .fixed, label: "\($0) steps", calls: Double($0), exactAccuracy: exactAt[$0 - 1] / n)
+            .init(mode: .fixed, label: "\($0) steps", steps: $0, calls: Double($0), exactAccuracy: exactAt[$0 - 1] / n)
         }
         let trained = model.reasoningConfiguration.haltMaxSteps
         var caps = Array(sequence(first: 1, next: { $0 * 2 }).prefix { $0 <= beyond })
@@ -408,7 +408,7 @@ extension Analyses {
             // Halting at the Q head's first halt, else at the cap (as a run with halt_max_steps = cap).
             let stops = firstHalts.map { min($0 ?? cap, cap) }
             let right = zip(stops, exactRows).filter { $1[$0 - 1] }.count
-            points.append(.init(mode: .qHalt, label: "Q head, M_max \(cap)", calls: Double(stops.reduce(0, +)) / n,
+            points.append(.init(mode: .qHalt, label: "Q head, M_max \(cap)", steps: cap, calls: Double(stops.reduce(0, +)) / n,
                                 exactAccuracy: Double(right) / n))
         }
         if isSudoku {
@@ -456,11 +456,18 @@ public struct ComputeReport: Codable, Equatable, Sendable {
     public struct Point: Codable, Equatable, Sendable {
         public var mode: Mode
         public var label: String
+        /// The fixed number of ACT steps, or the cap M_max of Q-head halting; nil for the
+        /// test-time modes.
+        public var steps: Int?
         /// Mean model calls (ACT steps) per puzzle.
         public var calls: Double
         public var exactAccuracy: Double
 
-        enum CodingKeys: String, CodingKey { case mode, label, calls, exactAccuracy = "exact_accuracy" }
+        public init(mode: Mode, label: String, steps: Int? = nil, calls: Double, exactAccuracy: Double) {
+            (self.mode, self.label, self.steps, self.calls, self.exactAccuracy) = (mode, label, steps, calls, exactAccuracy)
+        }
+
+        enum CodingKeys: String, CodingKey { case mode, label, steps, calls, exactAccuracy = "exact_accuracy" }
     }
 
     public var architecture: Architecture
@@ -494,5 +501,113 @@ public struct ComputeReport: Codable, Equatable, Sendable {
             "Steps past the trained halt_max_steps (\(trainedMaxSteps), the dashed mark) are inference-time scaling: the model runs on without retraining.",
             "Q-head halting: each puzzle stops at the Q head's first halt, at most M_max (1, 2, 4, …) steps. Rules-checked views (9×9 Sudoku): views of the puzzle asked in turn until the rules accept an answer, each ask stopping when they do; the rules are an oracle the paper's models do not use. Q-head views: that many views run for every step, the answer the one whose Q head is surest; no rules.",
         ], charts: [chart], table: table, json: json)
+    }
+}
+
+// MARK: - ACT against a fixed number of steps
+
+extension Analyses {
+    /// `hrm analyze act`: the HRM paper's Figure 5 from several checkpoints of one architecture
+    /// and puzzle kind, each trained with its own `halt_max_steps` M, with ACT (the Q head halts
+    /// training sequences, M is M_max) or without (`act_enabled` false: every sequence trained
+    /// for exactly M steps). Each is evaluated as it was trained — ACT models stop at the Q
+    /// head's first halt, at most M_max steps; fixed models run M steps — and then with up to
+    /// `scale` × M steps (inference-time scaling: a larger M_max, or more fixed steps).
+    public static func actComparison(models: [(name: String, model: any ReasoningModel)], split: DatasetSplit,
+                                     named splitName: String = "test", limit: Int, scale: Int, batchSize: Int = 64,
+                                     progress: (String, Int, Int) -> Void = { _, _, _ in }) throws -> ACTComparisonReport {
+        guard !models.isEmpty else { throw AnalysisError.badCount(what: "--checkpoint", value: 0) }
+        guard scale >= 1 else { throw AnalysisError.badCount(what: "--scale", value: scale) }
+        var rows: [ACTComparisonReport.Model] = []
+        var puzzles = 0
+        for (name, model) in models {
+            let c = model.reasoningConfiguration, m = c.haltMaxSteps
+            let curve = try compute(model: model, split: split, named: splitName, limit: limit, beyond: scale * m,
+                                    views: [], trajectories: [], batchSize: batchSize) { _, done, total in
+                progress(name, done, total)
+            }
+            puzzles = curve.puzzles
+            let mode: ComputeReport.Mode = c.actEnabled ? .qHalt : .fixed
+            let inference = curve.points.filter { $0.mode == mode && ($0.steps ?? 0) >= 1 }
+            guard let asTrained = inference.first(where: { $0.steps == m }) else {
+                preconditionFailure("compute measured no point at the trained cap \(m)")
+            }
+            rows.append(.init(name: name, architecture: c.architecture, actEnabled: c.actEnabled, trainedMaxSteps: m,
+                              meanSteps: asTrained.calls, exactAccuracy: asTrained.exactAccuracy,
+                              inference: inference.map { .init(maxSteps: $0.steps!, meanSteps: $0.calls, exactAccuracy: $0.exactAccuracy) }))
+        }
+        return ACTComparisonReport(puzzles: puzzles, definition: computeDefinition, models: rows)
+    }
+}
+
+/// What `hrm analyze act` writes: per checkpoint, how it was trained (ACT or a fixed M), its
+/// mean steps and exact accuracy evaluated as trained, and its inference-time scaling.
+public struct ACTComparisonReport: Codable, Equatable, Sendable {
+    public struct Point: Codable, Equatable, Sendable {
+        /// M_max at inference (ACT models) or the fixed step count.
+        public var maxSteps: Int
+        public var meanSteps: Double
+        public var exactAccuracy: Double
+
+        enum CodingKeys: String, CodingKey { case maxSteps = "max_steps", meanSteps = "mean_steps", exactAccuracy = "exact_accuracy" }
+    }
+
+    public struct Model: Codable, Equatable, Sendable {
+        public var name: String
+        public var architecture: Architecture
+        /// Trained with ACT (the Q head halting sequences), else with a fixed M.
+        public var actEnabled: Bool
+        /// M_max (ACT) or M (fixed): the model's halt_max_steps.
+        public var trainedMaxSteps: Int
+        /// Evaluated as trained: ACT at the Q head's first halt (at most M_max), fixed at M.
+        public var meanSteps: Double
+        public var exactAccuracy: Double
+        /// Evaluated with M_max (ACT) or the fixed count 1 … scale × M.
+        public var inference: [Point]
+
+        enum CodingKeys: String, CodingKey {
+            case name, architecture, actEnabled = "act_enabled", trainedMaxSteps = "trained_max_steps"
+            case meanSteps = "mean_steps", exactAccuracy = "exact_accuracy", inference
+        }
+    }
+
+    public var puzzles: Int
+    public var definition: String
+    public var models: [Model]
+
+    /// The paper's three panels: mean steps against M, accuracy against M (ACT and fixed, one
+    /// series each), and accuracy against the inference M_max (one series per checkpoint).
+    public func page(title: String, json: Data) -> String {
+        let act = models.filter(\.actEnabled).sorted { $0.trainedMaxSteps < $1.trainedMaxSteps }
+        let fixed = models.filter { !$0.actEnabled }.sorted { $0.trainedMaxSteps < $1.trainedMaxSteps }
+        func series(_ pick: (Model) -> Double) -> [LineChart.Series] {
+            [act.isEmpty ? nil : LineChart.Series(name: "ACT (M_max)", color: "#d62728", points: act.map { (Double($0.trainedMaxSteps), pick($0)) }, dots: true),
+             fixed.isEmpty ? nil : LineChart.Series(name: "fixed M", color: "#1f77b4", points: fixed.map { (Double($0.trainedMaxSteps), pick($0)) }, dashed: true, dots: true)]
+                .compactMap { $0 }
+        }
+        let steps = LineChart(title: "mean ACT steps per puzzle against M (M_max for ACT)", xLabel: "M, log scale",
+                              yLabel: "mean steps", logX: true, series: series(\.meanSteps))
+        var accuracy = LineChart(title: "exact accuracy against M (M_max for ACT)", xLabel: "M, log scale",
+                                 yLabel: "exact accuracy", logX: true, series: series(\.exactAccuracy))
+        accuracy.yRange = 0...1
+        let palette = ["#d62728", "#ff7f0e", "#8c564b", "#e377c2", "#1f77b4", "#17becf", "#2ca02c", "#9467bd"]
+        let scaling = (act + fixed).enumerated().map { i, m in
+            LineChart.Series(name: "\(m.name) (\(m.actEnabled ? "ACT" : "fixed") \(m.trainedMaxSteps))", color: palette[i % palette.count],
+                             points: m.inference.map { (Double($0.maxSteps), $0.exactAccuracy) }, dashed: !m.actEnabled, dots: true)
+        }
+        var inference = LineChart(title: "inference-time scaling: exact accuracy against the inference M_max (fixed: steps)",
+                                  xLabel: "M_max at inference, log scale", yLabel: "exact accuracy", logX: true, series: scaling)
+        inference.yRange = 0...1
+        var table = [["checkpoint", "trained", "M", "mean steps", "exact", "at the largest inference M"]]
+        for m in act + fixed {
+            let last = m.inference.last
+            table.append([m.name, m.actEnabled ? "ACT" : "fixed", "\(m.trainedMaxSteps)", String(format: "%.2f", m.meanSteps),
+                          String(format: "%.1f %%", 100 * m.exactAccuracy),
+                          last.map { String(format: "%.1f %% at %d (%.2f steps)", 100 * $0.exactAccuracy, $0.maxSteps, $0.meanSteps) } ?? ""])
+        }
+        return AnalysisPage.html(title: title, paragraphs: [
+            "\(models.count) checkpoints on the same \(puzzles) puzzles. Model calls: \(definition).",
+            "ACT: trained with the Q head halting sequences and M_max = halt_max_steps; evaluated stopping at the Q head's first halt, at most M_max steps. Fixed M: trained with act_enabled false (every sequence exactly M steps) and evaluated for M steps. The last panel evaluates each with a larger M_max (ACT) or more steps (fixed) without retraining.",
+        ], charts: [steps, accuracy, inference], table: table, json: json)
     }
 }

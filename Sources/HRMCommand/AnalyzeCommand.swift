@@ -22,8 +22,9 @@ struct AnalyzeCommand: ParsableCommand {
               hrm analyze convergence --data data/sudoku-test --limit 100
               hrm analyze dimensionality --checkpoint sudoku-9x9 --data data/sudoku-test
               hrm analyze compute --data data/sudoku-test --max-steps 64
+              hrm analyze act --data data/sudoku-test --checkpoint runs/act-8 --checkpoint runs/fixed-8
             """,
-        subcommands: [Convergence.self, Dimensionality.self, Compute.self]
+        subcommands: [Convergence.self, Dimensionality.self, Compute.self, ACT.self]
     )
 
     /// What both analyses read.
@@ -184,6 +185,65 @@ struct AnalyzeCommand: ParsableCommand {
             print("exact accuracy against model calls per puzzle over \(report.puzzles) puzzles (trained halt_max_steps \(report.trainedMaxSteps)):")
             for p in report.points where p.mode != .fixed || [1, 2, 4, 8, 16, 32, 64, 128].contains(Int(p.calls)) || Int(p.calls) == report.maxSteps {
                 print("  " + p.label.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%7.2f calls  %5.1f %%", p.calls, 100 * p.exactAccuracy))
+            }
+        }
+    }
+}
+
+extension AnalyzeCommand {
+    struct ACT: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "act",
+            abstract: "ACT against a fixed number of steps (the paper's Figure 5): checkpoints trained with ACT (M_max) and without (act_enabled=false, fixed M), evaluated as trained and with larger M.",
+            discussion: """
+                Give each checkpoint with --checkpoint. A checkpoint trained with ACT is \
+                evaluated stopping at its Q head's first halt (at most its halt_max_steps, M_max); \
+                one trained with act_enabled=false runs its M steps. Then each runs with up to \
+                --scale times its M (inference-time scaling). Model calls: \(Analyses.computeDefinition).
+
+                Examples:
+                  hrm train --data data/sudoku-6 --config sudoku-small --out runs/act-4 halt_max_steps=4
+                  hrm train --data data/sudoku-6 --config sudoku-small --out runs/fixed-4 halt_max_steps=4 act_enabled=false
+                  hrm analyze act --data data/sudoku-6 --checkpoint runs/act-4 --checkpoint runs/fixed-4
+                """)
+
+        @Option(name: .customLong("checkpoint"), help: "A checkpoint to compare (a run folder, a model .safetensors file or a model package); give it once per checkpoint.")
+        var checkpoints: [String] = []
+        @Option(help: "Dataset folder; its test split is used.")
+        var data: String
+        @Option(help: "Puzzles to measure (the first N of the test split).")
+        var limit: Int = 100
+        @Option(help: "Inference-time scaling: evaluate each checkpoint with up to this many times its M.")
+        var scale: Int = 4
+        @Option(help: "Where to write the JSON report (the page goes beside it as .html).")
+        var out: String = "act.json"
+        @OptionGroup var output: ForceOption
+
+        func validate() throws {
+            guard !checkpoints.isEmpty else { throw ValidationError("give at least one --checkpoint (for the figure, one trained with ACT and one with act_enabled=false).") }
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1; got \(limit).") }
+            guard scale >= 1 else { throw ValidationError("--scale must be at least 1; got \(scale).") }
+        }
+
+        func run() throws {
+            let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: ["test"])
+            guard let split = dataset.splits["test"] else { throw CommandError("\(data) has no test split.") }
+            let models = try checkpoints.map { path -> (name: String, model: any ReasoningModel) in
+                let model = try loadModel(path, config: nil, sequenceLength: split.metadata.sequenceLength)
+                try checkFit(model.reasoningConfiguration, split.metadata, data: data)
+                return (path, model)
+            }
+            let bars = PhaseBars(unit: "puzzles")
+            let report = try Analyses.actComparison(models: models, split: split, limit: limit, scale: scale, progress: bars.update)
+            bars.finish()
+            let json = try AnalyzeCommand.encode(report)
+            try AnalyzeCommand.write(json: json, page: report.page(title: "ACT against fixed steps on \(data)", json: json),
+                                     to: out, force: output.force) { (try? JSONDecoder().decode(ACTComparisonReport.self, from: $0)) != nil }
+            print("over \(report.puzzles) puzzles, evaluated as trained, then with up to \(scale)× M:")
+            for m in report.models {
+                let scaled = m.inference.last.map { String(format: "  %5.1f %% at %@ %d", 100 * $0.exactAccuracy, m.actEnabled ? "M_max" : "M", $0.maxSteps) } ?? ""
+                print("  " + m.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                      + String(format: "%@ %2d  %5.2f steps  %5.1f %%", m.actEnabled ? "ACT   M_max" : "fixed M    ", m.trainedMaxSteps, m.meanSteps, 100 * m.exactAccuracy) + scaled)
             }
         }
     }

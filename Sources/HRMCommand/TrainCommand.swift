@@ -51,7 +51,7 @@ struct TrainCommand: ParsableCommand {
     var out: String?
     @Option(help: "Continue the run in this folder.")
     var resume: String?
-    @Option(name: .customLong("init"), help: ArgumentHelp("Start from this checkpoint's weights (a run folder or .safetensors), e.g. the previous stage of a curriculum. Its architecture replaces --config (halt_max_steps and halt_exploration_prob may still be overridden); the optimizer starts fresh.", valueName: "CHECKPOINT"))
+    @Option(name: .customLong("init"), help: ArgumentHelp("Start from this checkpoint's weights (a run folder or .safetensors), e.g. the previous stage of a curriculum. Its architecture replaces --config (halt_max_steps, halt_exploration_prob and act_enabled may still be overridden); the optimizer starts fresh.", valueName: "CHECKPOINT"))
     var initialWeights: String?
     @Option(help: ArgumentHelp("Under mpirun: seconds a rank waits for the others in one exchange before it stops the whole job (a rank died or hangs).", valueName: "SECONDS"))
     var peerTimeout: Double = 300
@@ -112,11 +112,11 @@ struct TrainCommand: ParsableCommand {
             if let start {
                 let s = start.reasoningConfiguration
                 var shapeOnly = configuration.model
-                shapeOnly.setHalting(maxSteps: s.haltMaxSteps, explorationProbability: s.haltExplorationProbability)
+                shapeOnly.setHalting(maxSteps: s.haltMaxSteps, explorationProbability: s.haltExplorationProbability, actEnabled: s.actEnabled)
                 shapeOnly.setDataSizes(sequenceLength: s.sequenceLength, vocabularySize: s.vocabularySize,
                                        puzzleIdentifierCount: s.puzzleIdentifierCount, batchSize: s.batchSize)
                 guard shapeOnly == ModelConfiguration(of: start) else {
-                    throw CommandError("--init \(initialWeights!): only halt_max_steps and halt_exploration_prob can change when starting from a checkpoint.")
+                    throw CommandError("--init \(initialWeights!): only halt_max_steps, halt_exploration_prob and act_enabled can change when starting from a checkpoint.")
                 }
             }
             run = try TrainingRun(newRunIn: URL(fileURLWithPath: out!), configuration: configuration, dataset: dataset,

@@ -81,9 +81,9 @@ public enum ModelConfiguration: Codable, Equatable, Sendable {
     }
 
     /// Changes the ACT settings that a checkpoint may be continued with.
-    public mutating func setHalting(maxSteps: Int, explorationProbability: Float) {
+    public mutating func setHalting(maxSteps: Int, explorationProbability: Float, actEnabled: Bool) {
         var c = common
-        (c.haltMaxSteps, c.haltExplorationProbability) = (maxSteps, explorationProbability)
+        (c.haltMaxSteps, c.haltExplorationProbability, c.actEnabled) = (maxSteps, explorationProbability, actEnabled)
         self = ModelConfiguration(c)
     }
 

@@ -80,6 +80,10 @@ public protocol ReasoningConfiguration: Codable, Sendable {
     var haltExplorationProbability: Float { get set }
     var lossType: LossType { get }
     var halting: HaltingRule { get }
+    /// `act_enabled`: whether `halting` stops sequences while training; false trains every
+    /// sequence for exactly `halt_max_steps` (a fixed number of steps). Evaluation is the same
+    /// either way.
+    var actEnabled: Bool { get set }
     /// Problems a user can cause with a configuration file, as sentences; empty when valid.
     var problems: [String] { get }
     /// Analytic FLOPs of one segment's forward pass for one example (multiply-add = 2).

@@ -115,7 +115,7 @@ public final class AdaptiveComputation {
             last[row] = carry.steps[row] >= maxSteps
             carry.halted[row] = last[row]
         }
-        if isTraining && haltMaxSteps > 1 {
+        if isTraining && haltMaxSteps > 1 && c.actEnabled {
             let offset = shard?.offset ?? 0, drawn = shard?.globalBatchSize ?? b
             precondition(offset + b <= drawn, "the shard lies outside its global batch")
             let explore = (0..<drawn).map { _ in

@@ -44,7 +44,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     public static var overridableKeys: [String] {
         ["H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "expansion", "num_heads", "pos_encodings",
          "rms_norm_eps", "rope_theta", "halt_max_steps", "halt_exploration_prob", "puzzle_emb_ndim", "loss_type",
-         "mlp_t", "puzzle_emb_len", "no_ACT_continue" /* TRM */, "global_batch_size", "lr", "lr_min_ratio", "lr_warmup_steps", "beta1", "beta2", "weight_decay",
+         "mlp_t", "puzzle_emb_len", "no_ACT_continue" /* TRM */, "act_enabled", "global_batch_size", "lr", "lr_min_ratio", "lr_warmup_steps", "beta1", "beta2", "weight_decay",
          "puzzle_emb_lr", "puzzle_emb_weight_decay", "seed", "ema", "ema_rate", "epochs", "eval_interval", "eval_limit",
          "eval_batch_size", "log_interval"]
     }
@@ -64,7 +64,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
             if key == "architecture" {
                 throw RunError.badOverride("the architecture comes from --config (a preset or file), not from an override")
             }
-            if arch[key] != nil || ["puzzle_emb_ndim", "loss_type"].contains(key) { arch[key] = value }
+            if arch[key] != nil || ["puzzle_emb_ndim", "loss_type", "act_enabled"].contains(key) { arch[key] = value }
             else if train[key] != nil { train[key] = value }
             else if ["epochs", "eval_interval", "eval_limit", "eval_batch_size", "log_interval"].contains(key) { json[key] = value }
             else {

@@ -465,6 +465,17 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
                                           "--out", dir.appendingPathComponent("d.json").path]))
         #expect(small.contains("4 examples") && small.contains("100 trajectories"), "\(small)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("d.json").path), "nothing written")
+        let noCheckpoint = try #require(failure(["analyze", "act", "--data", data]))
+        #expect(noCheckpoint.contains("at least one --checkpoint"), "\(noCheckpoint)")
+        // One checkpoint of the wrong kind among good ones: refused before anything runs.
+        let mixed = try #require(failure(["analyze", "act", "--data", data, "--checkpoint", ckpt, "--checkpoint",
+                                          try OutputSafetyTests.checkpoint(in: dir).path, "--out", dir.appendingPathComponent("a.json").path]))
+        #expect(mixed.contains("81") && mixed.contains(data), "\(mixed)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("a.json").path), "nothing written")
+        let act = dir.appendingPathComponent("act.json").path
+        #expect(failure(["analyze", "act", "--data", data, "--checkpoint", ckpt, "--limit", "2", "--scale", "2", "--out", act]) == nil)
+        let report = try JSONDecoder().decode(ACTComparisonReport.self, from: Data(contentsOf: URL(fileURLWithPath: act)))
+        #expect(report.models.count == 1 && report.puzzles == 2 && report.models[0].inference.last?.maxSteps == 2 * report.models[0].trainedMaxSteps)
         #expect(failure(["view", "--html", "x.html", String(repeating: ".", count: 81)]) != nil)
         for command: ParsableCommand.Type in [AnalyzeCommand.self, ViewCommand.self] {
             #expect(command.helpMessage().contains("Example"), "\(command)")

@@ -182,6 +182,38 @@ import Training
         #expect(report.trainedMaxSteps == steps && report.points.filter { $0.mode == .fixed }.count == steps)
     }
 
+    /// Figure 5: an ACT checkpoint is scored at its Q head's first halt (capped at its M_max), a
+    /// fixed one (act_enabled false) at its M; both agree with the evaluator run separately, and
+    /// the inference-time scaling reaches scale × M.
+    @Test func actComparisonScoresEachCheckpointAsItWasTrained() throws {
+        let split = Self.split(count: 7)
+        let act = Self.model(.hrm, for: split, seed: 5)
+        var config = ModelConfiguration(of: act)
+        config.setHalting(maxSteps: 2, explorationProbability: 0.1, actEnabled: true)
+        var rng = RandomGenerator(seed: 5)
+        let actModel = config.makeModel(using: &rng)
+        // A Q head that halts every puzzle after its first step.
+        let bias = try #require(actModel.trainableParameters().first { $0.name == "q_head.bias" }?.tensor)
+        (bias.pointer[0], bias.pointer[1]) = (5, -5)
+        config.setHalting(maxSteps: 3, explorationProbability: 0.1, actEnabled: false)
+        let fixedModel = config.makeModel(using: &rng)
+        let report = try Analyses.actComparison(models: [("a", actModel), ("f", fixedModel)], split: split, limit: 7, scale: 4)
+        #expect(report.puzzles == 7 && report.models.map(\.name) == ["a", "f"])
+        let (a, f) = (report.models[0], report.models[1])
+        #expect(a.actEnabled && !f.actEnabled && a.trainedMaxSteps == 2 && f.trainedMaxSteps == 3)
+        let early = Evaluator.evaluate(model: actModel, split: split, batchSize: 3, maxSteps: 2, haltEarly: true)
+        #expect(a.meanSteps == 1 && early.meanSteps == 1 && abs(a.exactAccuracy - early.exactAccuracy) < 1e-12)
+        let full = Evaluator.evaluate(model: fixedModel, split: split, batchSize: 3, maxSteps: 12)
+        #expect(f.meanSteps == 3 && f.exactAccuracy == full.exactAccuracyPerStep[2])
+        #expect(a.inference.map(\.maxSteps) == [1, 2, 4, 8] && f.inference.map(\.maxSteps) == Array(1...12))
+        #expect(f.inference.map(\.exactAccuracy) == full.exactAccuracyPerStep)
+        let page = report.page(title: "t", json: Data())
+        #expect(page.components(separatedBy: "<svg").count - 1 == 3 && page.contains("fixed M") && page.contains("ACT (M_max)"))
+        #expect(throws: AnalysisError.badCount(what: "--checkpoint", value: 0)) {
+            try Analyses.actComparison(models: [], split: split, limit: 7, scale: 4)
+        }
+    }
+
     @Test func badRequestsAreRefusedInOneSentence() throws {
         let split = Self.split(count: 3)
         let model = Self.model(.hrm, for: split)

@@ -126,6 +126,56 @@ import Tensors
         #expect(carry.current.inputs.allSatisfy { $0 == 3 } && carry.steps == [1, 1])
     }
 
+    @Test func withoutACTEverySequenceTrainsToMaxStepsWhateverTheQHeadSays() throws {
+        // A Q head that says "halt" at once (q_halt +5, q_continue −5): with ACT every training
+        // sequence stops after one step; with act_enabled false each runs exactly halt_max_steps.
+        // The same for each architecture's halting rule.
+        for arch in ["hrm", "trm", "transformer"] {
+            for actEnabled in [true, false] {
+                var rng = RandomGenerator(seed: 5)
+                var config: ModelConfiguration = arch == "hrm" ? .hrm(.tiny) : arch == "trm" ? .trm(.tiny) : .transformer(.tiny)
+                config.setHalting(maxSteps: 3, explorationProbability: 0, actEnabled: actEnabled)
+                let model = config.makeModel(using: &rng)
+                let q = try #require(model.trainableParameters().first { $0.name == "q_head.bias" }?.tensor)
+                q.pointer[0] = 5
+                q.pointer[1] = -5
+                let act = AdaptiveComputation(model: model, isTraining: true)
+                let s = model.reasoningConfiguration.sequenceLength
+                let batch = PuzzleBatch(inputs: Array(repeating: 1, count: 2 * s), labels: Array(repeating: 1, count: 2 * s),
+                                        puzzleIdentifiers: [0, 0])
+                var carry = act.initialCarry(batch: batch)
+                var haltedAt: [Int32] = []
+                for _ in 0..<6 {
+                    _ = act.step(&carry, batch: batch, using: &rng)
+                    if carry.halted[0] { haltedAt.append(carry.steps[0]) }
+                }
+                #expect(haltedAt == (actEnabled ? [1, 1, 1, 1, 1, 1] : [3, 3]), "\(arch), act_enabled \(actEnabled): \(haltedAt)")
+                // Evaluation ignores the setting: every sequence runs to the cap.
+                let eval = AdaptiveComputation(model: model, isTraining: false)
+                var evalCarry = eval.initialCarry(batch: batch)
+                for _ in 0..<3 { _ = eval.step(&evalCarry, batch: batch, using: &rng) }
+                #expect(evalCarry.halted == [true, true] && evalCarry.steps == [3, 3])
+            }
+        }
+    }
+
+    @Test func actEnabledIsReadWrittenOnlyWhenFalseAndOverridable() throws {
+        for preset in ["sudoku-small", "trm-sudoku-small", "transformer-sudoku-small"] {
+            var config = try #require(ModelConfiguration.presets[preset])
+            #expect(config.common.actEnabled)
+            let plain = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+            #expect(plain.contains("act_enabled") == (preset.hasPrefix("transformer")), "\(plain)")
+            config.setHalting(maxSteps: 8, explorationProbability: 0.1, actEnabled: false)
+            let json = try JSONEncoder().encode(config)
+            #expect(String(decoding: json, as: UTF8.self).contains("\"act_enabled\":false"))
+            #expect(try JSONDecoder().decode(ModelConfiguration.self, from: json).common.actEnabled == false)
+        }
+        let run = RunConfiguration(model: .hrm(.tiny), training: TrainingConfiguration(), dataPath: "d", epochs: 1, evalInterval: 1)
+        #expect(try run.overriding(["act_enabled=false"]).model.common.actEnabled == false)
+        #expect(try run.overriding(["act_enabled=true"]).model.common.actEnabled == true)
+        #expect(throws: RunError.self) { _ = try run.overriding(["act_enabled=maybe"]) }
+    }
+
     @Test func segmentIsTheSpecsCallOrderWithTheOneStepGradient() {
         // Spec §6 with H_cycles = L_cycles = 2: L, L, H, L without gradients, then L, H recorded.
         // Written out by hand here; the segment must give the same logits and the same gradients.

@@ -32,6 +32,11 @@ public struct HRMConfiguration: ReasoningConfiguration, Equatable {
     public var ropeTheta: Float = 10000
     public var haltMaxSteps: Int
     public var haltExplorationProbability: Float
+    /// `act_enabled` (the TRM repository's baseline field, on every architecture here): whether
+    /// the Q head halts sequences while training. False trains with a fixed number of steps,
+    /// every sequence to `halt_max_steps` (the HRM paper's Figure 5 "fixed M"); the Q losses are
+    /// unchanged. Written only when false.
+    public var actEnabled = true
     public var lossType: LossType = .stablemax
 
     enum CodingKeys: String, CodingKey {
@@ -43,7 +48,7 @@ public struct HRMConfiguration: ReasoningConfiguration, Equatable {
         case hiddenSize = "hidden_size", expansion, headCount = "num_heads"
         case positionEncoding = "pos_encodings", epsilon = "rms_norm_eps", ropeTheta = "rope_theta"
         case haltMaxSteps = "halt_max_steps", haltExplorationProbability = "halt_exploration_prob"
-        case lossType = "loss_type", architecture
+        case lossType = "loss_type", actEnabled = "act_enabled", architecture
     }
 
     public init(sequenceLength: Int, vocabularySize: Int, puzzleIdentifierCount: Int = 1,
@@ -95,6 +100,7 @@ public struct HRMConfiguration: ReasoningConfiguration, Equatable {
         haltMaxSteps = try c.decode(Int.self, forKey: .haltMaxSteps)
         haltExplorationProbability = try c.decode(Float.self, forKey: .haltExplorationProbability)
         lossType = try c.decodeIfPresent(LossType.self, forKey: .lossType) ?? .stablemax
+        actEnabled = try c.decodeIfPresent(Bool.self, forKey: .actEnabled) ?? true
     }
 
     /// Writes the reference's fields and `"architecture": "hrm"`.
@@ -119,6 +125,7 @@ public struct HRMConfiguration: ReasoningConfiguration, Equatable {
         try c.encode(haltMaxSteps, forKey: .haltMaxSteps)
         try c.encode(haltExplorationProbability, forKey: .haltExplorationProbability)
         try c.encode(lossType, forKey: .lossType)
+        if !actEnabled { try c.encode(false, forKey: .actEnabled) }
     }
 
     public var architecture: Architecture { .hrm }

@@ -47,6 +47,9 @@ public struct TRMConfiguration: ReasoningConfiguration, Equatable {
     /// working path); false is HRM's rule, which the reference's code crashes on (TRM-SPEC §7.3).
     public var noACTContinue: Bool
     public var lossType: LossType = .stablemax
+    /// `act_enabled`: whether the Q head halts sequences while training (as HRM's field; false
+    /// trains every sequence to `halt_max_steps`). Written only when false.
+    public var actEnabled = true
 
     enum CodingKeys: String, CodingKey {
         case architecture
@@ -58,7 +61,7 @@ public struct TRMConfiguration: ReasoningConfiguration, Equatable {
         case positionEncoding = "pos_encodings", epsilon = "rms_norm_eps", ropeTheta = "rope_theta"
         case haltMaxSteps = "halt_max_steps", haltExplorationProbability = "halt_exploration_prob"
         case positionMLP = "mlp_t", puzzleEmbeddingLength = "puzzle_emb_len", noACTContinue = "no_ACT_continue"
-        case lossType = "loss_type"
+        case lossType = "loss_type", actEnabled = "act_enabled"
     }
 
     public init(sequenceLength: Int, vocabularySize: Int, puzzleIdentifierCount: Int = 1,
@@ -114,6 +117,7 @@ public struct TRMConfiguration: ReasoningConfiguration, Equatable {
         puzzleEmbeddingLength = try c.decodeIfPresent(Int.self, forKey: .puzzleEmbeddingLength) ?? 16
         noACTContinue = try c.decodeIfPresent(Bool.self, forKey: .noACTContinue) ?? true
         lossType = try c.decodeIfPresent(LossType.self, forKey: .lossType) ?? .stablemax
+        actEnabled = try c.decodeIfPresent(Bool.self, forKey: .actEnabled) ?? true
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -140,6 +144,7 @@ public struct TRMConfiguration: ReasoningConfiguration, Equatable {
         try c.encode(puzzleEmbeddingLength, forKey: .puzzleEmbeddingLength)
         try c.encode(noACTContinue, forKey: .noACTContinue)
         try c.encode(lossType, forKey: .lossType)
+        if !actEnabled { try c.encode(false, forKey: .actEnabled) }
     }
 
     public var architecture: Architecture { .trm }

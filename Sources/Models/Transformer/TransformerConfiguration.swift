@@ -31,7 +31,8 @@ public struct TransformerConfiguration: ReasoningConfiguration, Equatable {
     public var ropeTheta: Float = 10000
     public var haltMaxSteps: Int
     public var haltExplorationProbability: Float
-    /// `act_enabled`: halting by the Q head while training (the reference's default, true).
+    /// `act_enabled`: halting by the Q head while training (the reference's default, true; false
+    /// trains every sequence to `halt_max_steps`).
     public var actEnabled = true
     public var lossType: LossType = .stablemax
 
@@ -135,7 +136,6 @@ public struct TransformerConfiguration: ReasoningConfiguration, Equatable {
         need(highCycles == 1, "H_cycles must be 1 (the baseline calls its module once per ACT step; got \(highCycles))")
         need(layerCount >= 1, "H_layers must be at least 1")
         need(expansion > 0, "expansion must be positive")
-        need(actEnabled, "act_enabled=false (every training step to halt_max_steps) is not supported yet")
         return p + haltingProblems
     }
 
