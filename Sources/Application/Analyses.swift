@@ -592,7 +592,8 @@ public struct ACTComparisonReport: Codable, Equatable, Sendable {
         accuracy.yRange = 0...1
         let palette = ["#d62728", "#ff7f0e", "#8c564b", "#e377c2", "#1f77b4", "#17becf", "#2ca02c", "#9467bd"]
         let scaling = (act + fixed).enumerated().map { i, m in
-            LineChart.Series(name: "\(m.name) (\(m.actEnabled ? "ACT" : "fixed") \(m.trainedMaxSteps))", color: palette[i % palette.count],
+            LineChart.Series(name: "\(m.actEnabled ? "ACT, M_max" : "fixed, M") \(m.trainedMaxSteps): \(URL(fileURLWithPath: m.name).lastPathComponent)",
+                             color: palette[i % palette.count],
                              points: m.inference.map { (Double($0.maxSteps), $0.exactAccuracy) }, dashed: !m.actEnabled, dots: true)
         }
         var inference = LineChart(title: "inference-time scaling: exact accuracy against the inference M_max (fixed: steps)",

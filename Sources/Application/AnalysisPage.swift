@@ -61,9 +61,22 @@ public struct LineChart: Sendable {
             s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(String(format: "%.3g", t))</text>\n"
             s += "<line x1=\"\(f(left - 3))\" y1=\"\(f(py(t)))\" x2=\"\(f(left))\" y2=\"\(f(py(t)))\" stroke=\"#999\"/>\n"
         }
-        let (xFirst, xLast) = logX ? (pow(10, x0), pow(10, x1)) : (x0, x1)
-        s += "<text x=\"\(f(left))\" y=\"\(f(height - 8))\">\(String(format: "%.4g", xFirst))</text>\n"
-        s += "<text x=\"\(f(left + pw))\" y=\"\(f(height - 8))\" text-anchor=\"end\">\(String(format: "%.4g", xLast))</text>\n"
+        // x ticks: powers of two (every second or fourth one on a wide span) on a log axis, five
+        // steps on a linear one; the label sits below them.
+        var xTicks: [Double]
+        if logX {
+            let (a, b) = (pow(10, x0), pow(10, x1))
+            let powers = Array(Int(floor(log2(a)))...Int(ceil(log2(b)))).map { pow(2, Double($0)) }.filter { $0 >= a * 0.999 && $0 <= b * 1.001 }
+            let stride = powers.count > 16 ? 4 : powers.count > 8 ? 2 : 1
+            xTicks = powers.enumerated().filter { $0.offset % stride == 0 }.map(\.element)
+            if xTicks.count < 2 { xTicks = [a, b] }
+        } else {
+            xTicks = (0...4).map { x0 + (x1 - x0) * Double($0) / 4 }
+        }
+        for t in xTicks {
+            s += "<text x=\"\(f(px(t)))\" y=\"\(f(top + ph + 14))\" text-anchor=\"middle\">\(String(format: "%.4g", t))</text>\n"
+            s += "<line x1=\"\(f(px(t)))\" y1=\"\(f(top + ph))\" x2=\"\(f(px(t)))\" y2=\"\(f(top + ph + 3))\" stroke=\"#999\"/>\n"
+        }
         s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>\n"
         s += "<text x=\"14\" y=\"\(f(top + ph / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f(top + ph / 2)))\">\(HTML.escape(yLabel))</text>\n"
         for (i, line) in series.enumerated() {

@@ -10,7 +10,7 @@ import Training
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "The HRM paper's analyses of a model: hierarchical convergence, the dimensionality hierarchy, accuracy against compute.",
+        abstract: "The HRM paper's analyses of a model: hierarchical convergence, the dimensionality hierarchy, accuracy against compute, ACT against fixed steps.",
         discussion: """
             Each writes a JSON report and a self-contained HTML page with its picture (the same \
             name, .html) and prints a summary. They run evaluation ACT steps as hrm eval does \
@@ -240,9 +240,10 @@ extension AnalyzeCommand {
             try AnalyzeCommand.write(json: json, page: report.page(title: "ACT against fixed steps on \(data)", json: json),
                                      to: out, force: output.force) { (try? JSONDecoder().decode(ACTComparisonReport.self, from: $0)) != nil }
             print("over \(report.puzzles) puzzles, evaluated as trained, then with up to \(scale)× M:")
+            let width = report.models.map(\.name.count).max() ?? 0
             for m in report.models {
                 let scaled = m.inference.last.map { String(format: "  %5.1f %% at %@ %d", 100 * $0.exactAccuracy, m.actEnabled ? "M_max" : "M", $0.maxSteps) } ?? ""
-                print("  " + m.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                print("  " + m.name.padding(toLength: width + 2, withPad: " ", startingAt: 0)
                       + String(format: "%@ %2d  %5.2f steps  %5.1f %%", m.actEnabled ? "ACT   M_max" : "fixed M    ", m.trainedMaxSteps, m.meanSteps, 100 * m.exactAccuracy) + scaled)
             }
         }
@@ -254,16 +255,20 @@ final class PhaseBars {
     private let unit: String
     private var bar: ProgressBar?
     private var phase = ""
+    /// When the last report came (or the bars were made): a new phase's work began then, before
+    /// its first report.
+    private var lastReport = Date()
 
     init(unit: String) { self.unit = unit }
 
     func update(_ phase: String, _ done: Int, _ total: Int) {
         if phase != self.phase {
             bar?.finish()
-            bar = ProgressBar(phase, total: total, unit: unit)
+            bar = ProgressBar(phase, total: total, unit: unit, since: lastReport)
             self.phase = phase
         }
         bar?.update(done)
+        lastReport = Date()
     }
 
     func finish() { bar?.finish() }

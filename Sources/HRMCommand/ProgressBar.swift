@@ -8,7 +8,7 @@ final class ProgressBar: @unchecked Sendable {
     private let label: String
     private let total: Int
     private let unit: String
-    private let start = Date()
+    private let start: Date
     /// Where the count stood when the bar started (a resumed run): the rate counts from here.
     private let initial: Int
     private let lock = NSLock()
@@ -18,7 +18,10 @@ final class ProgressBar: @unchecked Sendable {
     /// A disabled bar draws nothing (ranks other than 0 of a data-parallel job).
     private let enabled: Bool
 
-    init(_ label: String, total: Int, unit: String = "items", startingAt initial: Int = 0, enabled: Bool = true) {
+    /// `since`: when the work began, if before the bar (a phase whose first report is its
+    /// first finished batch); the rate and ETA count from then.
+    init(_ label: String, total: Int, unit: String = "items", startingAt initial: Int = 0, enabled: Bool = true, since: Date = Date()) {
+        self.start = since
         self.enabled = enabled
         self.label = label
         self.total = max(total, 1)
@@ -40,12 +43,14 @@ final class ProgressBar: @unchecked Sendable {
         lastDraw = now
         lastDecile = decile
         let elapsed = now.timeIntervalSince(start)
-        let rate = Double(max(done - initial, 0)) / max(elapsed, 1e-9)
+        // Under a fifth of a second a rate says nothing (and was printed as millions per second).
+        let rate = elapsed < 0.2 ? 0 : Double(max(done - initial, 0)) / elapsed
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let width = 24
         let filled = min(width, done * width / total)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let line = "\(label) [\(bar)] \(done)/\(total)  \(Self.format(rate)) \(unit)/s  ETA \(Self.clock(eta))\(extra.isEmpty ? "" : "  " + extra)"
+        let speed = rate > 0 ? "\(Self.format(rate)) \(unit)/s  ETA \(Self.clock(eta))" : "– \(unit)/s"
+        let line = "\(label) [\(bar)] \(done)/\(total)  \(speed)\(extra.isEmpty ? "" : "  " + extra)"
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (isTerminal ? "" : "\n")).utf8))
     }
 

@@ -209,6 +209,8 @@ import Training
         #expect(f.inference.map(\.exactAccuracy) == full.exactAccuracyPerStep)
         let page = report.page(title: "t", json: Data())
         #expect(page.components(separatedBy: "<svg").count - 1 == 3 && page.contains("fixed M") && page.contains("ACT (M_max)"))
+        // The log axes carry power-of-two ticks: M 2 and 3 give 2; inference 1 … 12 gives 1, 2, 4, 8.
+        for tick in [1, 2, 4, 8] { #expect(page.contains(">\(tick)</text>"), "tick \(tick)") }
         #expect(throws: AnalysisError.badCount(what: "--checkpoint", value: 0)) {
             try Analyses.actComparison(models: [], split: split, limit: 7, scale: 4)
         }
