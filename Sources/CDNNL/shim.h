@@ -3,6 +3,7 @@
 // fixed-size dimension arrays, awkward from Swift, so the two calls the engine needs are small
 // C functions here.
 #include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 #include <stdint.h>
 
 // libgomp, which Debian's oneDNN runs on: the engine splits products over its own threads, so

@@ -442,6 +442,13 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         // a wrong flop count would be off by orders of magnitude).
         #expect(peaks.allSatisfy { $0.gflops > 2 && $0.gflops < 5000 }, "\(peaks)")
         #expect(machine.lines.first?.hasPrefix("cpu: ") == true && machine.lines[1].hasPrefix("blas: "))
+        // oneDNN's line: its version and ISA in a build with it, what to do in one without.
+        #expect(machine.lines[2].hasPrefix("onednn: "))
+        if OneDNN.isCompiledIn {
+            #expect(machine.onednn?.hasPrefix("oneDNN ") == true && machine.onednn?.contains(", ISA ") == true, "\(machine.lines[2])")
+        } else {
+            #expect(machine.onednn == nil && machine.lines[2].contains("ONEDNN=1"))
+        }
     }
 
     /// hrm analyze and hrm view refuse bad requests in one sentence, before writing anything.

@@ -17,6 +17,9 @@ public struct MachineDescription: Codable, Equatable, Sendable {
     /// OpenBLAS's kernel (`openblas_get_corename`), "Accelerate" on Apple platforms.
     public var blasKernel: String
     public var threads: Int
+    /// oneDNN's version and the ISA it dispatches to (`OneDNN.libraryDescription`); nil when the
+    /// build has no oneDNN.
+    public var onednn: String?
     /// Sentences for the user: a forced weaker kernel, a missing instruction set.
     public var warnings: [String]
 
@@ -48,12 +51,13 @@ public struct MachineDescription: Codable, Equatable, Sendable {
             warnings.append("OPENBLAS_CORETYPE=\(forced) makes OpenBLAS use \(kernel) kernels on a CPU with AVX-512; fp32 products may run at about half the speed this CPU allows (unset it in the benchmark's command to see).")
         }
         return MachineDescription(cpu: cpu, extensions: extensions, blas: blas, blasKernel: kernel,
-                                  threads: Parallel.threadCount, warnings: warnings)
+                                  threads: Parallel.threadCount, onednn: OneDNN.libraryDescription, warnings: warnings)
     }
 
     /// The header lines a benchmark prints.
     public var lines: [String] {
         ["cpu: \(cpu); \(extensions.isEmpty ? "no AVX2" : extensions.joined(separator: ", ")); \(threads) threads",
-         "blas: \(blas), kernel \(blasKernel)"] + warnings.map { "warning: \($0)" }
+         "blas: \(blas), kernel \(blasKernel)",
+         "onednn: \(onednn ?? "not in this build (make build ONEDNN=1 for bf16 products)")"] + warnings.map { "warning: \($0)" }
     }
 }

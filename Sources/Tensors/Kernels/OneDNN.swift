@@ -49,6 +49,25 @@ public enum OneDNN {
         #endif
     }()
 
+    /// The library's version and the instruction set it dispatches to on this CPU
+    /// (`dnnl_get_effective_cpu_isa`: the CPU's best, or less where `DNNL_MAX_CPU_ISA` caps
+    /// it), e.g. "oneDNN 2.7.3, ISA avx512_core_bf16"; nil in a build without oneDNN.
+    public static var libraryDescription: String? {
+        #if ONEDNN
+        let v = dnnl_version()!.pointee
+        let isa = dnnl_get_effective_cpu_isa()
+        var name = dnnl_cpu_isa2str(isa).map { String(cString: $0) } ?? "0x" + String(isa.rawValue, radix: 16)
+        if name.hasPrefix("cpu_isa_") { name.removeFirst("cpu_isa_".count) }
+        var text = "oneDNN \(v.major).\(v.minor).\(v.patch), ISA \(name)"
+        if let cap = ProcessInfo.processInfo.environment["DNNL_MAX_CPU_ISA"] ?? ProcessInfo.processInfo.environment["ONEDNN_MAX_CPU_ISA"] {
+            text += " (capped by DNNL_MAX_CPU_ISA=\(cap))"
+        }
+        return text
+        #else
+        return nil
+        #endif
+    }
+
     public struct Failure: Error, CustomStringConvertible {
         public var status: Int
         public var description: String { "oneDNN matmul failed with status \(status)" }
