@@ -181,7 +181,8 @@ struct KernelsCommand: ParsableCommand {
         abstract: "Time the engine's kernels at HRM's shapes against raw cblas_sgemm and memcpy.",
         discussion: """
             For each batch size (82 positions, hidden 512, 8 heads of 64, SwiGLU 1536): every \
-            HRM matrix product through the engine and as one raw cblas_sgemm, the streaming \
+            HRM matrix product through the engine and as one raw cblas_sgemm (and, in a build \
+            with oneDNN, through oneDNN's fp32 kernels on the engine's threads), the streaming \
             kernels against memcpy bandwidth, and attention's forward+backward as a share of a \
             whole transformer block's. Medians of several samples after a warm-up.
 
@@ -239,6 +240,9 @@ struct KernelsCommand: ParsableCommand {
             print("")
             print(String(format: "matmul / raw cblas_sgemm: median %.0f%%, lowest %.0f%%   (target ≥ 95%%)",
                          summary.matmulRatioMedian * 100, summary.matmulRatioMinimum * 100))
+            if let r = summary.onednnFP32Ratio {
+                print(String(format: "oneDNN fp32 / raw cblas_sgemm: median %.0f%%, lowest %.0f%%, highest %.0f%%", r[0] * 100, r[1] * 100, r[2] * 100))
+            }
             print(String(format: "elementwise and norm kernels / memcpy: lowest %.0f%% (%@)   (target ≥ 50%%)",
                          summary.streamingRatioMinimum * 100, summary.streamingSlowest))
             print(String(format: "softmax (exp-bound, inside attention) / memcpy: %.0f%%", summary.softmaxRatioMinimum * 100))

@@ -119,6 +119,23 @@ public struct KernelBenchmark {
                 engine.ratio = raw.minimumSeconds / engine.minimumSeconds
                 report(raw)
                 report(engine)
+                // oneDNN's fp32 kernels on the engine's threads, where the build has oneDNN.
+                if OneDNN.isCompiledIn {
+                    let call = {
+                        try? GEMM.multiplyThroughOneDNN(transposeA: ta, transposeB: tb, m: mm, n: nn, k: kk,
+                                                        a: a.pointer, lda: a.shape[1], b: bT.pointer, ldb: bT.shape[1],
+                                                        c: out.pointer, ldc: nn)
+                    }
+                    if call() != nil {
+                        var dnnl = time { _ = call() }
+                        dnnl.name = "onednn-f32 \(label) \(what)"
+                        dnnl.shape = shape
+                        dnnl.gflops = flops / dnnl.seconds / 1e9
+                        dnnl.baseline = "cblas_sgemm (BLAS threads: \(Parallel.threadCount))"
+                        dnnl.ratio = raw.minimumSeconds / dnnl.minimumSeconds
+                        report(dnnl)
+                    }
+                }
             }
         }
 
@@ -229,8 +246,12 @@ public struct KernelBenchmarkSummary: Codable, Sendable {
     public var softmaxRatioMinimum: Double
     /// Attention forward+backward as a share of a block's, at the largest batch (target < 0.1).
     public var attentionShare: Double
+    /// oneDNN's fp32 products on the engine's threads / raw `cblas_sgemm` (median, lowest,
+    /// highest over the HRM products); nil in a build without oneDNN.
+    public var onednnFP32Ratio: [Double]?
 
     enum CodingKeys: String, CodingKey {
+        case onednnFP32Ratio = "onednn_f32_ratio_median_min_max"
         case matmulRatioMedian = "matmul_ratio_median", matmulRatioMinimum = "matmul_ratio_min"
         case streamingRatioMinimum = "streaming_ratio_min", streamingSlowest = "streaming_slowest"
         case softmaxRatioMinimum = "softmax_ratio_min"
@@ -246,6 +267,8 @@ public struct KernelBenchmarkSummary: Codable, Sendable {
         else { return nil }
         matmulRatioMedian = gemm[gemm.count / 2]
         matmulRatioMinimum = gemm[0]
+        let dnnl = results.filter { $0.name.hasPrefix("onednn-f32") }.compactMap(\.ratio).sorted()
+        onednnFP32Ratio = dnnl.isEmpty ? nil : [dnnl[dnnl.count / 2], dnnl[0], dnnl[dnnl.count - 1]]
         streamingRatioMinimum = slowest.ratio!
         streamingSlowest = "\(slowest.name) \(slowest.shape)"
         softmaxRatioMinimum = softmax.min() ?? 0

@@ -110,6 +110,29 @@ import TestSupport
         #expect(compare(out.scalars, expected.scalars, relative: 1e-4, absolute: 1e-4).isClose)
     }
 
+    /// The threaded oneDNN fp32 product (`hrm bench kernels`' comparison) equals BLAS's at a size
+    /// the engine splits over its threads, in the three layouts HRM uses; without the trait it throws.
+    @Test func oneDNNFloatProductSplitOverThreads() throws {
+        var rng = RandomGenerator(seed: 9)
+        let (m, n, k) = (300, 96, 80)  // 2.3 M multiply-adds: above GEMM.parallelThreshold
+        for (ta, tb) in [(false, true), (false, false), (true, false)] {
+            let a = Tensor.uniform(ta ? [k, m] : [m, k], in: -1...1, using: &rng)
+            let b = Tensor.uniform(tb ? [n, k] : [k, n], in: -1...1, using: &rng)
+            let out = Tensor.zeros([m, n])
+            let run = {
+                try GEMM.multiplyThroughOneDNN(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.pointer, lda: a.shape[1],
+                                               b: b.pointer, ldb: b.shape[1], c: out.pointer, ldc: n)
+            }
+            guard OneDNN.isCompiledIn else {
+                #expect(throws: OneDNN.Failure.self) { try run() }
+                continue
+            }
+            try run()
+            let expected = matmul(a, b, transposeA: ta, transposeB: tb)
+            #expect(compare(out.scalars, expected.scalars, relative: 1e-4, absolute: 1e-4).isClose, "\(ta) \(tb)")
+        }
+    }
+
     /// Where oneDNN can run bf16 here, its products equal the emulated ones up to summation
     /// order; where it cannot, the reason is stated and `unavailability` reports it.
     @Test(arguments: cases)

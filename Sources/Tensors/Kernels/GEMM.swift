@@ -4,6 +4,7 @@ import Accelerate
 import CBLAS
 #endif
 import Dispatch
+import Foundation
 
 /// The engine's single entry to matrix products: `C = alpha · op(A) · op(B) + beta · C`,
 /// row-major, through `cblas_sgemm`.
@@ -97,6 +98,29 @@ public enum GEMM {
                          m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                          beta: beta, c: c, ldc: ldc)
         }
+    }
+
+    /// `C = op(A) · op(B)` in fp32 through oneDNN's own fp32 kernels (it picks its ISA itself,
+    /// whatever `OPENBLAS_CORETYPE` says), split over the engine's threads as `multiply` splits
+    /// BLAS calls. For `hrm bench kernels`' comparison with OpenBLAS; the engine's fp32
+    /// products go to BLAS. Throws where the build has no oneDNN.
+    public static func multiplyThroughOneDNN(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) throws {
+        var failure: Error?
+        let lock = NSLock()
+        split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+              a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc) { m, n, a, b, c in
+            do {
+                try OneDNN.multiply(type: .f32, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                    a: UnsafeRawPointer(a), lda: lda, b: UnsafeRawPointer(b), ldb: ldb, c: c, ldc: ldc)
+            } catch {
+                lock.lock(); failure = error; lock.unlock()
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// Splits a product over the engine's threads by rows of C (or by columns when C is wide

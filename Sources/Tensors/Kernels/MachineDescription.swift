@@ -48,7 +48,7 @@ public struct MachineDescription: Codable, Equatable, Sendable {
         var warnings: [String] = []
         let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
         if let forced, hrm_cpu_has_avx512f() != 0, !["skylakex", "cooperlake", "sapphirerapids"].contains(forced.lowercased()) {
-            warnings.append("OPENBLAS_CORETYPE=\(forced) makes OpenBLAS use \(kernel) kernels on a CPU with AVX-512; fp32 products may run at about half the speed this CPU allows (unset it in the benchmark's command to see).")
+            warnings.append("OPENBLAS_CORETYPE=\(forced) makes OpenBLAS use \(kernel) kernels on a CPU with AVX-512; fp32 products may run slower than this CPU allows: about half on full-width AVX-512 (Zen 5), about the same on Zen 4, which splits 512-bit operations (unset it in the benchmark's command to see).")
         }
         return MachineDescription(cpu: cpu, extensions: extensions, blas: blas, blasKernel: kernel,
                                   threads: Parallel.threadCount, onednn: OneDNN.libraryDescription, warnings: warnings)
