@@ -76,9 +76,6 @@ struct EvalCommand: ParsableCommand {
         let bar = json ? nil : ProgressBar("evaluating", total: min(limit ?? s.exampleCount, s.exampleCount), unit: "examples")
         let isARC = s.metadata.vocabularySize == ARCEncoding.vocabularySize && s.metadata.sequenceLength == ARCEncoding.sequenceLength
         let isSudoku = s.metadata.vocabularySize == SudokuDataset.vocabularySize && s.metadata.sequenceLength == 81
-        let side = Int(Double(s.metadata.sequenceLength).squareRoot())
-        let isMaze = s.metadata.vocabularySize == MazeDataset.vocabularySize && side * side == s.metadata.sequenceLength
-        var mazeChecks = 0, mazeShortest = 0
         let checked = views > 1 || rounds > 1
         let trajectories = trajectoryOptions.trajectories > 1
         guard !trajectories || isSudoku else {
@@ -99,14 +96,6 @@ struct EvalCommand: ParsableCommand {
             if checked || trajectories {
                 func sudoku(_ tokens: [Int32]) -> Sudoku { SudokuDataset.sudoku(tokens: tokens[(row * 81)..<((row + 1) * 81)].map { UInt8(clamping: $0) }) }
                 sudokus.append((sudoku(b.inputs), sudoku(b.labels)))
-            }
-            if isMaze {
-                let n = s.metadata.sequenceLength
-                let rows = { (t: [Int32]) in t[(row * n)..<((row + 1) * n)].map { UInt8(clamping: max($0, 0)) } }
-                if let check = MazeDataset.check(input: rows(b.inputs), label: rows(b.labels), prediction: step.prediction.map { UInt8(clamping: $0) }) {
-                    mazeChecks += 1
-                    if check.isValidShortest { mazeShortest += 1 }
-                }
             }
             guard isARC else { return }
             let n = ARCEncoding.sequenceLength
@@ -130,7 +119,6 @@ struct EvalCommand: ParsableCommand {
                                                            batchSize: batch, maxSteps: maxSteps) { done, _ in trajectoryBar?.update(done) }
             trajectoryBar?.finish()
         }
-        if isMaze && mazeChecks > 0 { report.mazeShortestPathAccuracy = Double(mazeShortest) / Double(mazeChecks) }
         if isARC {
             report.arc = scorer.score()
             try AtomicFile.write(try scorer.submissionJSON(), to: URL(fileURLWithPath: submission))
@@ -146,6 +134,13 @@ struct EvalCommand: ParsableCommand {
         print(String(format: "cell accuracy    %.4f   (changed cells only: %.4f)", report.cellAccuracy, report.changedCellAccuracy))
         if let m = report.mazeShortestPathAccuracy {
             print(String(format: "a shortest path  %.4f   (valid and shortest, any of them; exact asks for the stored one)", m))
+        }
+        if let maze = report.maze {
+            print("by shortest-path length (cells, S and G included): mazes, exact, a shortest path")
+            for b in maze.buckets {
+                print("  " + b.label.padding(toLength: 9, withPad: " ", startingAt: 0)
+                      + String(format: "%6d  %.4f  %.4f", b.count, b.exactAccuracy, b.shortestAccuracy))
+            }
         }
         print(String(format: "mean ACT steps   %.2f of %d%@", report.meanSteps, report.maxSteps,
                      report.haltEarly ? String(format: " (halting early saves %.0f%% of the compute)", 100 * (1 - report.meanSteps / Double(report.maxSteps))) : ""))

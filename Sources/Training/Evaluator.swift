@@ -38,9 +38,11 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     /// Mazes only: the share of predictions that mark *a* shortest S→G path (the verifier's
     /// "valid and shortest"), beside `exactAccuracy`, which asks for the stored one.
     public var mazeShortestPathAccuracy: Double?
+    /// Mazes only: exact and shortest against the length of the shortest path.
+    public var maze: MazeScore?
 
     enum CodingKeys: String, CodingKey {
-        case mazeShortestPathAccuracy = "maze_shortest_path_accuracy"
+        case mazeShortestPathAccuracy = "maze_shortest_path_accuracy", maze
         case count, exactAccuracy = "exact_accuracy", cellAccuracy = "cell_accuracy"
         case changedCellAccuracy = "changed_cell_accuracy", meanSteps = "mean_steps"
         case exactAccuracyPerStep = "exact_accuracy_per_step", cellAccuracyPerStep = "cell_accuracy_per_step"
@@ -232,6 +234,8 @@ public enum Evaluator {
         var exact = 0.0, cellsRight = 0.0, cells = 0.0, changedRight = 0.0, changed = 0.0, stepsUsed = 0.0
         var qRight = 0.0
         var done = 0, seen = 0
+        // Mazes: a valid shortest path and the table by path length (one process only).
+        var maze = MazeDataset.isMazeShaped(split.metadata) && !communicator.isDistributed ? MazeScore() : nil
         for (index, batch) in split.evaluationBatches(batchSize: batchSize).enumerated() {
             let rows = min(batch.count, total - seen)
             if rows <= 0 { break }
@@ -261,6 +265,10 @@ public enum Evaluator {
                 }
                 let stop = traces[row].count - 1
                 onExample(batch, row, trace[stop])
+                if maze != nil {
+                    func bytes(_ t: some Collection<Int32>) -> [UInt8] { t.map { UInt8(clamping: max($0, 0)) } }
+                    maze!.add(input: bytes(inputs), label: bytes(labels), prediction: bytes(trace[stop].prediction))
+                }
                 let sc = score(trace[stop].prediction)
                 let solved = sc.right == sc.supervised
                 exact += solved ? 1 : 0
@@ -285,12 +293,17 @@ public enum Evaluator {
             cellsPerStep = Array(sums[(8 + steps)...])
         }
         let n = Double(max(done, 1))
-        return EvaluationReport(
+        var report = EvaluationReport(
             count: done, exactAccuracy: exact / n, cellAccuracy: cellsRight / max(cells, 1),
             changedCellAccuracy: changedRight / max(changed, 1), meanSteps: stepsUsed / n,
             exactAccuracyPerStep: exactPerStep.map { $0 / n }, cellAccuracyPerStep: cellsPerStep.map { $0 / max(cells, 1) },
             haltEarly: haltEarly, maxSteps: steps, qHaltAccuracy: qRight / n,
             seconds: Date().timeIntervalSince(start))
+        if let maze, maze.count > 0 {
+            report.maze = maze
+            report.mazeShortestPathAccuracy = maze.shortestAccuracy
+        }
+        return report
     }
 }
 

@@ -448,11 +448,14 @@ public final class TrainingRun {
     }
 
     private func logEvaluation(_ r: EvaluationReport) throws {
-        try appendMetrics([
+        var line: [String: Any] = [
             "kind": "eval", "step": trainer.step, "eval/count": r.count, "eval/exact_accuracy": r.exactAccuracy,
             "eval/accuracy": r.cellAccuracy, "eval/changed_cell_accuracy": r.changedCellAccuracy,
             "eval/steps": r.meanSteps, "eval/q_halt_accuracy": r.qHaltAccuracy,
-        ])
+        ]
+        // Maze data: a valid shortest path, any of them (issue #21's measure beside exact).
+        if let m = r.mazeShortestPathAccuracy { line["eval/maze_shortest_path_accuracy"] = m }
+        try appendMetrics(line)
     }
 
     /// Drops metric lines newer than the checkpoint being resumed (they will be recomputed).

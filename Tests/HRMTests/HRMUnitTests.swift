@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Application
+import Puzzles
 import Models
 import Reasoning
 import Training
@@ -293,3 +294,33 @@ import Tensors
         #expect(fresh.last == 0, "fresh allocations per ACT cycle: \(fresh)")
     }
 }
+
+/// `hrm eval` on maze data: a valid shortest path and the table by path length, from the
+/// evaluator itself, counting every test maze once and agreeing with its exact accuracy.
+@Suite struct MazeEvaluationTests {
+    @Test func evaluatorScoresMazesByPathLength() throws {
+        var rng = SplitMix(seed: 3)
+        let generator = MazeGenerator(size: 7, minimumPathLength: 5)
+        let pairs = (0..<6).map { _ in generator.generate(using: &rng) }
+        let split = MazeDataset.build(train: Array(pairs.prefix(1)), test: pairs).splits["test"]!
+        var g = RandomGenerator(seed: 1)
+        var c = HRMConfiguration.tiny
+        (c.sequenceLength, c.vocabularySize) = (49, MazeDataset.vocabularySize)
+        let model = HierarchicalReasoningModel(configuration: c, using: &g)
+        let report = Evaluator.evaluate(model: model, split: split, batchSize: 4)
+        let maze = try #require(report.maze)
+        #expect(maze.count == 6 && maze.buckets.reduce(0) { $0 + $1.count } == 6)
+        #expect(report.mazeShortestPathAccuracy == maze.shortestAccuracy)
+        let exact = Double(maze.buckets.reduce(0) { $0 + $1.exact }) / 6
+        #expect(abs(exact - report.exactAccuracy) < 1e-12, "the table's exact agrees with the evaluator's")
+        // The stored answers themselves score 1 everywhere.
+        var perfect = MazeScore()
+        for (p, s) in pairs { perfect.add(input: MazeDataset.tokens(p), label: MazeDataset.tokens(s), prediction: MazeDataset.tokens(s)) }
+        #expect(perfect.shortestAccuracy == 1 && perfect.buckets.allSatisfy { $0.exact == $0.count })
+        // A 4×4 Sudoku split has a maze's sizes (vocabulary 6, 16 cells) but no maze labels: no table.
+        let sudoku = AnalysesTests.split(count: 2)
+        #expect(MazeDataset.isMazeShaped(sudoku.metadata))
+        #expect(Evaluator.evaluate(model: AnalysesTests.model(.hrm, for: sudoku), split: sudoku, batchSize: 4).maze == nil)
+    }
+}
+

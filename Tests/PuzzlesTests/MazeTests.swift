@@ -59,6 +59,46 @@ let smallMaze = """
         #expect(stored.check(broken) == Maze.Check(isExact: false, isValidShortest: false))
     }
 
+    /// eval's maze table: exact and a shortest path, by the shortest path's length.
+    @Test func mazeScoreCountsByPathLength() throws {
+        let maze = try Maze(parsing: """
+            #####
+            #S  #
+            #   #
+            #  G#
+            #####
+            """)
+        let stored = maze.marking(try #require(maze.shortestPath()))  // 5 cells: S, 3 path, G
+        var other = maze
+        for (r, c) in [(2, 1), (3, 1), (3, 2)] { other.cells[r * 5 + c] = .path }
+        var broken = maze
+        broken.cells[1 * 5 + 2] = .path
+        var rng = SplitMix(seed: 7)
+        let long = MazeGenerator(size: 15, minimumPathLength: 30).generate(using: &rng)
+        func t(_ m: Maze) -> [UInt8] { MazeDataset.tokens(m) }
+        var score = MazeScore()
+        var added = false
+        added = score.add(input: t(maze), label: t(stored), prediction: t(stored))
+        #expect(added)
+        added = score.add(input: t(maze), label: t(stored), prediction: t(other))
+        #expect(added)
+        added = score.add(input: t(maze), label: t(stored), prediction: t(broken))
+        #expect(added)
+        added = score.add(input: t(long.puzzle), label: t(long.solution), prediction: t(long.solution))
+        #expect(added)
+        // A label without S is no maze: not counted.
+        added = score.add(input: t(maze), label: t(maze).map { $0 == Maze.Cell.start.rawValue ? Maze.Cell.open.rawValue : $0 }, prediction: t(stored))
+        #expect(!added)
+        #expect(score.count == 4)
+        let b = score.buckets
+        let length = long.puzzle.shortestPath()!.count
+        #expect(b.count == 2 && b[0].label == "1–9" && b[0].count == 3 && b[0].exact == (other == stored ? 2 : 1))
+        #expect(b[0].shortest == 2 && b[1].count == 1 && b[1].exact == 1 && b[1].shortest == 1)
+        #expect(b[1].lowest <= length && length <= (b[1].highest ?? .max), "path \(length) in \(b[1].label)")
+        #expect(abs(score.shortestAccuracy - 3.0 / 4) < 1e-12)
+        #expect(MazeScore().buckets.isEmpty && MazeScore().allBuckets.last?.label == "200+")
+    }
+
     @Test func generatedMazesHaveLongUniquePaths() {
         var rng = SplitMix(seed: 4)
         let generator = MazeGenerator(size: 30, minimumPathLength: 110)

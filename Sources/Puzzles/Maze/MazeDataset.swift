@@ -8,6 +8,12 @@ public enum MazeDataset {
 
     public static func tokens(_ m: Maze) -> [UInt8] { m.cells.map(\.rawValue) }
 
+    /// Whether a dataset's sizes are a maze dataset's: this vocabulary and a square grid.
+    public static func isMazeShaped(_ metadata: DatasetMetadata) -> Bool {
+        let side = Int(Double(metadata.sequenceLength).squareRoot())
+        return metadata.vocabularySize == vocabularySize && side * side == metadata.sequenceLength
+    }
+
     /// A maze's tokens in the top-left corner of a `side × side` grid, PAD (0) around it (PAD
     /// labels are ignored by the loss), so one model serves every size up to `side`.
     public static func tokens(_ m: Maze, paddedTo side: Int) -> [UInt8] {
