@@ -497,7 +497,7 @@ public struct ComputeReport: Codable, Equatable, Sendable {
         var table = [["mode", "model calls / puzzle", "exact accuracy"]]
         for p in points { table.append([p.label, String(format: "%.2f", p.calls), String(format: "%.1f %%", 100 * p.exactAccuracy)]) }
         return AnalysisPage.html(title: title, paragraphs: [
-            "Model calls: \(definition).",
+            "Here \(definition).",
             "Steps past the trained halt_max_steps (\(trainedMaxSteps), the dashed mark) are inference-time scaling: the model runs on without retraining.",
             "Q-head halting: each puzzle stops at the Q head's first halt, at most M_max (1, 2, 4, …) steps. Rules-checked views (9×9 Sudoku): views of the puzzle asked in turn until the rules accept an answer, each ask stopping when they do; the rules are an oracle the paper's models do not use. Q-head views: that many views run for every step, the answer the one whose Q head is surest; no rules.",
         ], charts: [chart], table: table, json: json)
@@ -607,7 +607,7 @@ public struct ACTComparisonReport: Codable, Equatable, Sendable {
                           last.map { String(format: "%.1f %% at %d (%.2f steps)", 100 * $0.exactAccuracy, $0.maxSteps, $0.meanSteps) } ?? ""])
         }
         return AnalysisPage.html(title: title, paragraphs: [
-            "\(models.count) checkpoints on the same \(puzzles) puzzles. Model calls: \(definition).",
+            "\(models.count) checkpoints on the same \(puzzles) puzzles. Here \(definition).",
             "ACT: trained with the Q head halting sequences and M_max = halt_max_steps; evaluated stopping at the Q head's first halt, at most M_max steps. Fixed M: trained with act_enabled false (every sequence exactly M steps) and evaluated for M steps. The last panel evaluates each with a larger M_max (ACT) or more steps (fixed) without retraining.",
         ], charts: [steps, accuracy, inference], table: table, json: json)
     }

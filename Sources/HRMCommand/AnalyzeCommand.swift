@@ -149,7 +149,7 @@ struct AnalyzeCommand: ParsableCommand {
     struct Compute: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Exact accuracy against model calls per puzzle: fixed ACT steps (past the trained cap too), Q-head halting, and on 9×9 Sudoku the test-time modes.",
-            discussion: "Model calls: \(Analyses.computeDefinition). --max-steps is the most fixed steps measured (default: twice the model's halt_max_steps).")
+            discussion: "Here \(Analyses.computeDefinition). --max-steps is the most fixed steps measured (default: twice the model's halt_max_steps).")
 
         @OptionGroup var inputs: Inputs
         @Option(help: "Puzzles to measure (the first N of the test split).")
@@ -199,7 +199,7 @@ extension AnalyzeCommand {
                 Give each checkpoint with --checkpoint. A checkpoint trained with ACT is \
                 evaluated stopping at its Q head's first halt (at most its halt_max_steps, M_max); \
                 one trained with act_enabled=false runs its M steps. Then each runs with up to \
-                --scale times its M (inference-time scaling). Model calls: \(Analyses.computeDefinition).
+                --scale times its M (inference-time scaling). Here \(Analyses.computeDefinition).
 
                 Examples:
                   hrm train --data data/sudoku-6 --config sudoku-small --out runs/act-4 halt_max_steps=4
