@@ -43,15 +43,26 @@ struct AnalyzeCommand: ParsableCommand {
         }
 
         func load() throws -> (model: any ReasoningModel, split: DatasetSplit, steps: Int) {
-            let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: ["test"])
-            guard let split = dataset.splits["test"] else { throw CommandError("\(data) has no test split.") }
-            let model = try loadModel(try checkpoint ?? shippedSudokuModel(), config: config,
-                                      sequenceLength: split.metadata.sequenceLength)
-            try checkFit(model.reasoningConfiguration, split.metadata, data: data)
+            let split = try AnalyzeCommand.testSplit(of: data)
+            let model = try AnalyzeCommand.model(try checkpoint ?? shippedSudokuModel(), config: config, for: split, data: data)
             return (model, split, maxSteps ?? model.reasoningConfiguration.haltMaxSteps)
         }
 
         var name: String { checkpoint ?? ShippedModels.defaultSudoku }
+    }
+
+    /// The test split every analysis runs on.
+    static func testSplit(of data: String) throws -> DatasetSplit {
+        let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: ["test"])
+        guard let split = dataset.splits["test"] else { throw CommandError("\(data) has no test split.") }
+        return split
+    }
+
+    /// A checkpoint, refused in one sentence when it is for another kind of puzzle than `split`.
+    static func model(_ path: String, config: String?, for split: DatasetSplit, data: String) throws -> any ReasoningModel {
+        let model = try loadModel(path, config: config, sequenceLength: split.metadata.sequenceLength)
+        try checkFit(model.reasoningConfiguration, split.metadata, data: data)
+        return model
     }
 
     /// Writes `json` to `out` and the page beside it (`.html`), refusing to replace what hrm did
@@ -226,13 +237,8 @@ extension AnalyzeCommand {
         }
 
         func run() throws {
-            let dataset = try PuzzleDataset.read(from: URL(fileURLWithPath: data), splits: ["test"])
-            guard let split = dataset.splits["test"] else { throw CommandError("\(data) has no test split.") }
-            let models = try checkpoints.map { path -> (name: String, model: any ReasoningModel) in
-                let model = try loadModel(path, config: nil, sequenceLength: split.metadata.sequenceLength)
-                try checkFit(model.reasoningConfiguration, split.metadata, data: data)
-                return (path, model)
-            }
+            let split = try AnalyzeCommand.testSplit(of: data)
+            let models = try checkpoints.map { (name: $0, model: try AnalyzeCommand.model($0, config: nil, for: split, data: data)) }
             let bars = PhaseBars(unit: "puzzles")
             let report = try Analyses.actComparison(models: models, split: split, limit: limit, scale: scale, progress: bars.update)
             bars.finish()

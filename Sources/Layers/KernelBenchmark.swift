@@ -107,18 +107,22 @@ public struct KernelBenchmark {
                 }
                 GEMM.setBLASThreads(previous)
                 Thread.sleep(forTimeInterval: 0.3)
-                var engine = time { _ = matmul(a, bT, transposeA: ta, transposeB: tb) }
                 let shape = "\(tag) \(mm)×\(nn)×\(kk) \(ta ? "T" : "N")\(tb ? "T" : "N")"
                 raw.name = "cblas_sgemm \(label) \(what)"
                 raw.shape = shape
                 raw.gflops = flops / raw.seconds / 1e9
-                engine.name = "matmul \(label) \(what)"
-                engine.shape = shape
-                engine.gflops = flops / engine.seconds / 1e9
-                engine.baseline = "cblas_sgemm (BLAS threads: \(Parallel.threadCount))"
-                engine.ratio = raw.minimumSeconds / engine.minimumSeconds
                 report(raw)
-                report(engine)
+                /// A timed product rated against the raw call.
+                func againstRaw(_ kind: String, _ body: () -> Void) -> BenchmarkResult {
+                    var r = time(body)
+                    r.name = "\(kind) \(label) \(what)"
+                    r.shape = shape
+                    r.gflops = flops / r.seconds / 1e9
+                    r.baseline = "cblas_sgemm (BLAS threads: \(Parallel.threadCount))"
+                    r.ratio = raw.minimumSeconds / r.minimumSeconds
+                    return r
+                }
+                report(againstRaw("matmul") { _ = matmul(a, bT, transposeA: ta, transposeB: tb) })
                 // oneDNN's fp32 kernels on the engine's threads, where the build has oneDNN.
                 if OneDNN.isCompiledIn {
                     let call = {
@@ -126,15 +130,7 @@ public struct KernelBenchmark {
                                                         a: a.pointer, lda: a.shape[1], b: bT.pointer, ldb: bT.shape[1],
                                                         c: out.pointer, ldc: nn)
                     }
-                    if call() != nil {
-                        var dnnl = time { _ = call() }
-                        dnnl.name = "onednn-f32 \(label) \(what)"
-                        dnnl.shape = shape
-                        dnnl.gflops = flops / dnnl.seconds / 1e9
-                        dnnl.baseline = "cblas_sgemm (BLAS threads: \(Parallel.threadCount))"
-                        dnnl.ratio = raw.minimumSeconds / dnnl.minimumSeconds
-                        report(dnnl)
-                    }
+                    if call() != nil { report(againstRaw("onednn-f32") { _ = call() }) }
                 }
             }
         }

@@ -37,14 +37,17 @@ let smallMaze = """
         }
     }
 
+    /// A 3×3 room with S and G in opposite corners: several equally short routes.
+    static let openSquare = """
+        #####
+        #S  #
+        #   #
+        #  G#
+        #####
+        """
+
     @Test func checkerTellsExactFromValidShortest() throws {
-        let maze = try Maze(parsing: """
-            #####
-            #S  #
-            #   #
-            #  G#
-            #####
-            """)
+        let maze = try Maze(parsing: Self.openSquare)
         let stored = maze.marking(try #require(maze.shortestPath()))
         #expect(stored.check(stored) == Maze.Check(isExact: true, isValidShortest: true))
         // Another equally short route: valid and shortest, but not the stored one.
@@ -61,13 +64,7 @@ let smallMaze = """
 
     /// eval's maze table: exact and a shortest path, by the shortest path's length.
     @Test func mazeScoreCountsByPathLength() throws {
-        let maze = try Maze(parsing: """
-            #####
-            #S  #
-            #   #
-            #  G#
-            #####
-            """)
+        let maze = try Maze(parsing: Self.openSquare)
         let stored = maze.marking(try #require(maze.shortestPath()))  // 5 cells: S, 3 path, G
         var other = maze
         for (r, c) in [(2, 1), (3, 1), (3, 2)] { other.cells[r * 5 + c] = .path }
