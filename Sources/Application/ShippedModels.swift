@@ -18,8 +18,14 @@ public enum ShippedModels {
     public static let sudoku9x9 = "sudoku-9x9"
     /// The shipped TRM 9×9 Sudoku model's package.
     public static let sudoku9x9TRM = "sudoku-9x9-trm"
-    /// Every shipped model, the default first.
-    public static let all = [sudoku9x9TRM, sudoku9x9]
+    /// The shipped 9×9 maze model's package (mazes up to 9×9, smaller ones padded).
+    public static let maze9x9 = "maze-9x9"
+    /// The shipped Sudoku models, the default first (what `hrm demo` puts side by side).
+    public static let sudoku = [sudoku9x9TRM, sudoku9x9]
+    /// Every shipped model: the Sudoku models, then the maze model.
+    public static let all = sudoku + [maze9x9]
+    /// The model a maze goes to when none is named.
+    public static let defaultMaze = maze9x9
     /// The model a Sudoku goes to when none is named: the TRM, the stronger of the two (README,
     /// "The shipped models": 95.0 % against 80.6 % alone on fresh puzzles).
     public static let defaultSudoku = sudoku9x9TRM

@@ -227,17 +227,12 @@ struct MazeDataCommand: ParsableCommand {
             mazes = train + test
             trainCount = train.count
         } else {
-            var rng = SplitMix(seed: seed)
             let bar = ProgressBar("generating", total: count + testCount, unit: "mazes")
-            for i in 0..<(count + testCount) {
-                let kind: MazeKind = self.kind == .perfect || (self.kind == .mixed && i % 2 == 0) ? .perfect : .open
-                let generator = MazeGenerator(size: size, minimumPathLength: minPath, kind: kind, density: density)
-                guard let maze = generator.generate(using: &rng, attempts: 20_000) else {
-                    throw CommandError("no \(size)×\(size) open maze at density \(density) had a unique shortest path of at least \(minPath) cells in 20,000 tries; lower --min-path or change --density.")
-                }
-                mazes.append(maze)
-                bar.update(i + 1)
-            }
+            let kinds: [MazeKind] = kind == .mixed ? [.perfect, .open] : [kind == .perfect ? .perfect : .open]
+            do {
+                mazes = try MazeDataset.generate(count: count + testCount, size: size, minimumPathLength: minPath, kinds: kinds,
+                                                 density: density, seed: seed) { bar.update($0) }
+            } catch let e as MazeGenerationError { throw CommandError(e.description) }
             bar.finish()
         }
         if let padTo, let big = mazes.first(where: { $0.puzzle.size > padTo }) {

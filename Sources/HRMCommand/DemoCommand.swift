@@ -9,11 +9,12 @@ import Puzzles
 import Tensors
 
 /// `hrm demo`: the shipped 9×9 Sudoku models (TRM and HRM) side by side on fresh puzzles, one
-/// solve with its trace, then a small model learning 4×4 Sudoku live.
+/// solve with its trace, the shipped maze model on fresh mazes with one solve drawn, then a
+/// small model learning 4×4 Sudoku live.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Solve fresh Sudokus with the shipped TRM and HRM models side by side, show the reasoning, then watch a small HRM learn live.",
+        abstract: "Solve fresh Sudokus with the shipped TRM and HRM models side by side, and fresh mazes with the shipped maze model, show the reasoning, then watch a small HRM learn live.",
         discussion: """
             1. Loads the shipped models (models/sudoku-9x9-trm and models/sudoku-9x9, each checked \
             against its manifest; --model picks others, and may be repeated), \
@@ -28,7 +29,10 @@ struct DemoCommand: ParsableCommand {
             a table of every test-time mode with its model calls per puzzle: alone, halting early, \
             the Q head choosing among --trajectories views (no rules check), and the rules checking \
             up to --hard-views views (one ask each). With several models, a table puts their accuracies side by side. 2. Shows one solve by \
-            the first model, step by step. 3. Trains a small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
+            the first model, step by step. 3. The shipped maze model (models/maze-9x9; --maze-model \
+            picks another) on --mazes fresh mazes of its size, half perfect and half open, exact \
+            and "a shortest path" by path length, and one maze solved step by step (maze.html). \
+            4. Trains a small HRM on --live-size×--live-size Sudokus for --minutes with a progress bar, then \
             evaluates it on fresh puzzles. DIR gets the data, the live run, its curves and \
             report.json; the shipped models are only read.
 
@@ -70,6 +74,10 @@ struct DemoCommand: ParsableCommand {
     var trajectories: Int = 8
     @Option(name: .customLong("hard-views"), help: "Views for the hard table's rules-checked column, one ask each (at most 10 asks: issue #19's budget; 1 turns it off).")
     var hardViews: Int = 10
+    @Option(name: .customLong("maze-model"), help: "The maze model package for the maze section (default: the shipped maze-9x9, wherever it is installed).")
+    var mazeModel: String?
+    @Option(help: "Fresh mazes for the maze section, half perfect and half open (0 skips it).")
+    var mazes: Int = 200
 
     func validate() throws {
         guard minutes > 0, minutes <= 60 else { throw ValidationError("--minutes must be in (0, 60]; got \(minutes).") }
@@ -81,6 +89,7 @@ struct DemoCommand: ParsableCommand {
         guard (1...200).contains(minRating) else { throw ValidationError("--min-rating must be 1 to 200; got \(minRating).") }
         guard (1...256).contains(trajectories) else { throw ValidationError("--trajectories must be 1 to 256; got \(trajectories).") }
         guard (1...64).contains(hardViews) else { throw ValidationError("--hard-views must be 1 to 64; got \(hardViews).") }
+        guard (0...10_000).contains(mazes) else { throw ValidationError("--mazes must be 0 to 10000; got \(mazes).") }
         guard SmallSudoku.sizes.contains(liveSize) else { throw ValidationError("--live-size must be 4 or 6; got \(liveSize).") }
         _ = try blankRange()
     }
@@ -90,20 +99,22 @@ struct DemoCommand: ParsableCommand {
     }
 
     /// What the demo writes in --out (so --force replaces only an earlier demo's folder).
-    static let layout = FolderLayout(name: "a demo's output", required: [], optional: ["report.json", "reasoning.html"],
+    static let layout = FolderLayout(name: "a demo's output", required: [], optional: ["report.json", "reasoning.html", "maze.html"],
                                      subfolders: [("run", TrainingRun.layout), ("data-*", PuzzleDataset.layout)])
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)  // lines in order with the progress bars, also into a log
         let dir = URL(fileURLWithPath: out)
         let models = try self.model.isEmpty
-            ? ShippedModels.all.map { try ShippedModels.locate($0).path } : self.model
-        for model in models {
+            ? ShippedModels.sudoku.map { try ShippedModels.locate($0).path } : self.model
+        let mazeModel = mazes == 0 ? nil : try self.mazeModel ?? ShippedModels.locate(ShippedModels.defaultMaze).path
+        for model in models + (mazeModel.map { [$0] } ?? []) {
             let modelDir = URL(fileURLWithPath: model).standardizedFileURL
             guard !modelDir.path.hasPrefix(dir.standardizedFileURL.path + "/") && modelDir != dir.standardizedFileURL else {
                 throw CommandError("--out \(out) holds the shipped model \(model); the demo would overwrite it. Choose another folder.")
             }
         }
+        let maze = try mazeModel.map { ($0, try mazePackage($0)) }
         if try OutputTarget.checkFolder(dir, layout: Self.layout, force: output.force) { try OutputTarget.remove(dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var report: [String: Any] = [:]
@@ -123,6 +134,7 @@ struct DemoCommand: ParsableCommand {
         if reports.count > 1 { printSideBySide(reports) }
         report["shipped"] = reports[0]
         report["shipped_models"] = reports
+        if let (path, package) = maze { report["maze"] = try mazeSection(dir, model: path, package: package) }
         if !skipLive { report["live"] = try live(dir) }
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]),
                              to: dir.appendingPathComponent("report.json"))
@@ -173,10 +185,7 @@ struct DemoCommand: ParsableCommand {
             throw CommandError(e.description)
         }
         // The data commands in the manifest name their seeds; fresh puzzles must come from another.
-        let used = package.manifest.commands.filter { $0.contains("hrm data") }.compactMap { command -> UInt64? in
-            let words = command.split(separator: " ")
-            return words.firstIndex(of: "--seed").flatMap { $0 + 1 < words.count ? UInt64(words[$0 + 1]) : nil }
-        }
+        let used = Self.dataSeeds(package)
         guard !used.contains(seed), hard.isEmpty || !used.contains(seed &+ 1) else {
             throw CommandError("--seed \(used.contains(seed) ? seed : seed &+ 1) made the shipped model's training data (\(ModelPackage.manifestFile)); pick another --seed so the puzzles are new (the hard puzzles use --seed + 1).")
         }
@@ -264,6 +273,14 @@ struct DemoCommand: ParsableCommand {
         return report
     }
 
+    /// The seeds the data commands of a package's manifest used (`hrm data … --seed N`).
+    static func dataSeeds(_ package: ModelPackage) -> [UInt64] {
+        package.manifest.commands.filter { $0.contains("hrm data") }.compactMap { command -> UInt64? in
+            let words = command.split(separator: " ")
+            return words.firstIndex(of: "--seed").flatMap { $0 + 1 < words.count ? UInt64(words[$0 + 1]) : nil }
+        }
+    }
+
     /// The rated-hard table: the model alone, halting early, the Q head choosing among
     /// `trajectories` views (no rules check), and the rules-checked views × rounds, each with its
     /// model calls (ACT steps) per puzzle.
@@ -349,12 +366,111 @@ struct DemoCommand: ParsableCommand {
         print("   Every step drawn, with the model's confidence and its halt signal: \(page.path) (open it in a browser)")
     }
 
+    // MARK: - The maze model
+
+    /// 3. The maze model on fresh mazes of its size (half perfect, half open with several
+    /// routes), exact and "a shortest path" by path length, then one solve drawn step by step
+    /// (also as `maze.html`).
+    /// The maze model's package, checked to be a maze model whose training data did not come
+    /// from the mazes' seed (before any other work of the demo).
+    private func mazePackage(_ model: String) throws -> ModelPackage {
+        let package: ModelPackage
+        do { package = try ModelPackage(directory: URL(fileURLWithPath: model)) } catch let e as ModelPackageError {
+            throw CommandError(e.description)
+        }
+        let shape = package.model.reasoningConfiguration
+        let side = Int(Double(shape.sequenceLength).squareRoot())
+        guard side * side == shape.sequenceLength, side >= 5, shape.vocabularySize == MazeDataset.vocabularySize else {
+            throw CommandError("\(model) is not a maze model (seq_len \(shape.sequenceLength), vocab_size \(shape.vocabularySize); expected a square grid of at least 5×5 and \(MazeDataset.vocabularySize)).")
+        }
+        guard !Self.dataSeeds(package).contains(seed &+ 2) else {
+            throw CommandError("--seed \(seed) gives the mazes seed \(seed &+ 2), which made the maze model's training data (\(ModelPackage.manifestFile)); pick another --seed so the mazes are new.")
+        }
+        return package
+    }
+
+    private func mazeSection(_ dir: URL, model: String, package: ModelPackage) throws -> [String: Any] {
+        let shape = package.model.reasoningConfiguration
+        let side = Int(Double(shape.sequenceLength).squareRoot())
+        let mazeSeed = seed &+ 2
+        let minPath = side - 1
+        print("\n3. The shipped maze model (\(model): \(package.manifest.summary))")
+        print("   on \(mazes) fresh \(side)×\(side) mazes, half perfect (one route), half open (several routes, one shortest), shortest paths ≥ \(minPath) cells, generated now with seed \(mazeSeed):")
+        let bar = ProgressBar("   generating", total: mazes, unit: "mazes")
+        let fresh = try MazeDataset.generate(count: mazes, size: side, minimumPathLength: minPath, kinds: [.perfect, .open], seed: mazeSeed) { bar.update($0) }
+        bar.finish()
+        let split = MazeDataset.build(train: [], test: fresh).splits["test"]!
+        let evalBar = ProgressBar("   solving", total: mazes, unit: "mazes")
+        let result = Evaluator.evaluate(model: package.model, split: split, batchSize: 64, progress: { done, _ in evalBar.update(done) })
+        evalBar.finish()
+        let score = result.maze ?? MazeScore()
+        print("   path length   mazes   exact   a shortest path")
+        for b in score.buckets {
+            print("   " + (b.label + " cells").padding(toLength: 13, withPad: " ", startingAt: 0)
+                  + String(format: "%6d   %5.1f%%   %5.1f%%", b.count, 100 * b.exactAccuracy, 100 * b.shortestAccuracy))
+        }
+        print(String(format: "   all          %6d   %5.1f%%   %5.1f%%   (%.1f s; all %d ACT steps; exact = the stored path, a shortest path = any S→G path of the least length)",
+                     result.count, 100 * result.exactAccuracy, 100 * score.shortestAccuracy, result.seconds, result.maxSteps))
+        try showOneMaze(package.model, fresh: fresh, in: dir)
+        return ["model": model, "architecture": shape.architecture.rawValue, "checksum": package.manifest.checksum,
+                "mazes": result.count, "size": side, "min_path": minPath, "seed": mazeSeed,
+                "exact_accuracy": result.exactAccuracy, "shortest_path_accuracy": score.shortestAccuracy,
+                "cell_accuracy": result.cellAccuracy, "path_cell_accuracy": result.changedCellAccuracy,
+                "seconds": result.seconds, "act_steps": result.maxSteps,
+                "by_path_length": score.buckets.map { ["path_length": $0.label, "mazes": $0.count, "exact_accuracy": $0.exactAccuracy,
+                                                       "shortest_path_accuracy": $0.shortestAccuracy] }]
+    }
+
+    /// One maze solve, step by step: the longest-path maze among the first 50 fresh ones that
+    /// the model solves, else the first.
+    private func showOneMaze(_ model: any ReasoningModel, fresh: [(puzzle: Maze, solution: Maze)], in dir: URL) throws {
+        let solver = Solver(model: model)
+        var chosen: (pair: (puzzle: Maze, solution: Maze), solution: Solution<Maze>, length: Int)? = nil
+        for pair in fresh.prefix(50) {
+            let s = try solver.solve(pair.puzzle)
+            let length = pair.solution.cells.filter { $0 == .path }.count + 2
+            if s.isVerified == true, length > chosen?.length ?? 0 { chosen = (pair, s, length) }
+        }
+        let which = chosen == nil ? "the first fresh maze; the model gets it wrong" : "the fresh maze with the longest path, of the first 50, that it solves"
+        let (shown, solution) = try chosen.map { ($0.pair, $0.solution) } ?? (fresh[0], solver.solve(fresh[0].puzzle))
+        let length = shown.solution.cells.filter { $0 == .path }.count + 2
+        print("   One solve, step by step (\(which); shortest path \(length) cells, S and G included):")
+        let truePath = Set(shown.solution.cells.indices.filter { shown.solution.cells[$0] == .path })
+        // One line per step, runs of steps that mark the same cells as one line.
+        let lines = solution.steps.map { step -> String in
+            let marked = step.cells.indices.filter { step.cells[$0] == .path }
+            return String(format: "%2d path cells marked, %2d of the %d right, %@", marked.count,
+                          marked.filter { truePath.contains($0) }.count, truePath.count,
+                          shown.solution.check(step).isValidShortest ? "a shortest path" : "not a shortest path")
+        }
+        var first = 0
+        for k in solution.steps.indices where k + 1 == solution.steps.count || solution.steps[k + 1] != solution.steps[k] {
+            let steps = first == k ? "step \(k + 1)" : "steps \(first + 1)–\(k + 1)"
+            let isAnswer = (first + 1...k + 1).contains(solution.haltStep)
+            print("   " + (steps + ":").padding(toLength: 12, withPad: " ", startingAt: 0) + lines[k]
+                  + (isAnswer ? "  ← the answer (step \(solution.haltStep))" : ""))
+            first = k + 1
+        }
+        let puzzleLines = shown.puzzle.description.split(separator: "\n").map(String.init)
+        let answerLines = solution.answer.description.split(separator: "\n").map(String.init)
+        print("   maze" + String(repeating: " ", count: max(shown.puzzle.size - 1, 1)) + "answer after step \(solution.haltStep) (o = the path)")
+        for (a, b) in zip(puzzleLines, answerLines) { print("   \(a)   \(b)") }
+        let verdict = solution.isVerified == true ? "the classical checker accepts it: a valid shortest path"
+                                                  : "the classical checker rejects it: not a valid shortest path"
+        print("   \(verdict.prefix(1).uppercased() + verdict.dropFirst()).")
+        let page = dir.appendingPathComponent("maze.html")
+        let side = Int(Double(model.reasoningConfiguration.sequenceLength).squareRoot())
+        try AtomicFile.write(Data(try ReasoningPage(maze: shown.puzzle, solution: solution, canvasSide: side,
+                                                    title: "Maze \(shown.puzzle.size)×\(shown.puzzle.size), \(which)", verdict: verdict).html().utf8), to: page)
+        print("   Every step drawn: \(page.path) (open it in a browser)")
+    }
+
     // MARK: - The live run
 
     private func live(_ dir: URL) throws -> [String: Any] {
         let runDir = dir.appendingPathComponent("run")
         let (count, testCount) = (liveCount, 500)
-        print("\n3. A small HRM learns \(liveSize)×\(liveSize) Sudoku live: \(count) generated puzzles, \(minutes) minute(s) of training…")
+        print("\n4. A small HRM learns \(liveSize)×\(liveSize) Sudoku live: \(count) generated puzzles, \(minutes) minute(s) of training…")
         let generator = SmallSudokuGenerator(size: liveSize, blanks: 0...(liveSize * liveSize))
         let (train, test) = SmallSudokuGenerator.generateSplits(generator, count: count, testCount: testCount, seed: seed)
         let dataset = SudokuDataset.build(size: liveSize, train: train, test: test)

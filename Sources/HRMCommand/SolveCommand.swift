@@ -20,7 +20,8 @@ struct SolveCommand: ParsableCommand {
             and mazes are then checked by the classical verifier.
 
             Without --checkpoint a Sudoku goes to the shipped TRM model (sudoku-9x9-trm, the \
-            stronger one; --checkpoint sudoku-9x9 asks the shipped HRM). Shipped models are \
+            stronger one; --checkpoint sudoku-9x9 asks the shipped HRM) and a maze of up to 9×9 \
+            to the shipped maze model (maze-9x9; smaller mazes are padded). Shipped models are \
             installed beside the binary by make install, or found in the repository it was built in; \
             HRM_MODELS names another folder. --views N (Sudoku) asks up to N views of the puzzle \
             (digits relabelled, transposed, bands, stacks, rows and columns shuffled) until the \
@@ -41,11 +42,12 @@ struct SolveCommand: ParsableCommand {
               hrm solve --checkpoint runs/s1 ".6..2...9...8.1.....4..7...2...9..8.5.3...4.1.7..6...3...3..2.....9.4...1...8..5."
               hrm solve --views 32 --rounds 4 "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
               hrm solve --trajectories 8 "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+              hrm solve maze.txt
               hrm solve --checkpoint runs/maze maze.txt --json
             """
     )
 
-    @Option(help: "A run folder, a model .safetensors file, a model package, the reference's own checkpoint (a torch.save file with all_config.yaml beside it), or a shipped model's name (default: sudoku-9x9-trm, the shipped TRM 9×9 Sudoku model; sudoku-9x9 is the shipped HRM; HRM_MODELS overrides where they are found).")
+    @Option(help: "A run folder, a model .safetensors file, a model package, the reference's own checkpoint (a torch.save file with all_config.yaml beside it), or a shipped model's name (default: sudoku-9x9-trm, the shipped TRM 9×9 Sudoku model, for a Sudoku; maze-9x9 for a maze; sudoku-9x9 is the shipped HRM; HRM_MODELS overrides where they are found).")
     var checkpoint: String?
     @Option(help: "Configuration JSON (only for converted checkpoints without one).")
     var config: String?
@@ -95,11 +97,16 @@ struct SolveCommand: ParsableCommand {
         let isFile = FileManager.default.fileExists(atPath: puzzle)
         let text = isFile ? try String(contentsOfFile: puzzle, encoding: .utf8) : puzzle
         let source = isFile ? puzzle : "argument"
-        let isSudoku = !(isFile && puzzle.hasSuffix(".json")) && !(text.contains("#") || text.contains("S"))
-        // A reference checkpoint with RoPE does not record its length: a Sudoku's 81 cells, or
-        // the reference's 30×30 grids for mazes and ARC.
-        let solver = Solver(model: try loadModel(try checkpoint ?? shippedSudokuModel(), config: config,
-                                                 sequenceLength: isSudoku ? 81 : 900))
+        let isARC = isFile && puzzle.hasSuffix(".json")
+        let isSudoku = !isARC && !(text.contains("#") || text.contains("S"))
+        if checkpoint == nil && isARC {
+            throw CommandError("no ARC model ships; give --checkpoint a model trained on ARC (hrm train --config trm-arc or arc).")
+        }
+        // Without --checkpoint: a Sudoku goes to the shipped Sudoku TRM, a maze to the shipped
+        // maze model. A reference checkpoint with RoPE does not record its length: a Sudoku's 81
+        // cells, or the reference's 30×30 grids for mazes and ARC.
+        let solver = Solver(model: try loadModel(try checkpoint ?? ShippedModels.locate(isSudoku ? ShippedModels.defaultSudoku : ShippedModels.defaultMaze).path,
+                                                 config: config, sequenceLength: isSudoku ? 81 : 900))
         if let maxSteps { solver.maxSteps = maxSteps }
         solver.haltEarly = halt == .early
         let t = trajectoryOptions
@@ -108,19 +115,23 @@ struct SolveCommand: ParsableCommand {
         solver.trajectoryNoise = t.noise
         solver.views = views
         solver.rounds = rounds
-        if adapt > 0 && !(isFile && puzzle.hasSuffix(".json")) {
+        if adapt > 0 && !isARC {
             throw CommandError("--adapt fits a puzzle embedding to an ARC task (a .json file); \(source) is \(isSudoku ? "a Sudoku" : "a maze").")
         }
         if !isSudoku && (trajectoryOptions.trajectories > 1 || views > 1 || rounds > 1) {
-            throw CommandError("--trajectories, --views and --rounds are for Sudokus; \(source) is \(isFile && puzzle.hasSuffix(".json") ? "an ARC task" : "a maze").")
+            throw CommandError("--trajectories, --views and --rounds are for Sudokus; \(source) is \(isARC ? "an ARC task" : "a maze").")
         }
-        if isFile && puzzle.hasSuffix(".json") {
+        if isARC {
             try solveARC(solver, URL(fileURLWithPath: puzzle))
         } else if text.contains("#") || text.contains("S") {
             let maze = try Maze(parsing: text, source: source)
+            let side = Int(Double(solver.model.reasoningConfiguration.sequenceLength).squareRoot())
+            if checkpoint == nil && maze.size > side {
+                throw CommandError("\(source) is a \(maze.size)×\(maze.size) maze; the shipped maze model (\(ShippedModels.defaultMaze)) solves mazes up to \(side)×\(side). Give --checkpoint a model trained on larger mazes.")
+            }
             let s = try solver.solve(maze)
             let verdict = s.isVerified! ? "the classical checker accepts it: a valid shortest path" : "the classical checker rejects it: not a valid shortest path"
-            try writePage(ReasoningPage(maze: maze, solution: s, canvasSide: Int(Double(solver.model.reasoningConfiguration.sequenceLength).squareRoot()),
+            try writePage(ReasoningPage(maze: maze, solution: s, canvasSide: side,
                                         title: "Maze \(maze.size)×\(maze.size) (\(source))", verdict: verdict))
             if pageOnly { return }
             report(s, render: { $0.description.split(separator: "\n").map(String.init) },

@@ -200,8 +200,34 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(try shippedSudokuModel().hasSuffix("models/sudoku-9x9-trm"), "the TRM, found from the build folder")
         #expect(try loadModel("sudoku-9x9", config: nil).reasoningConfiguration.architecture == .hrm, "a shipped model by name")
         #expect(try loadModel("sudoku-9x9-trm", config: nil).reasoningConfiguration.architecture == .trm)
+        #expect(try loadModel("maze-9x9", config: nil).reasoningConfiguration.sequenceLength == 81, "the shipped maze model by name")
         let train = try #require(try HRMCommand.parseAsRoot(["train", "--data", "d", "--out", "r", "lr=3e-4", "epochs=10"]) as? TrainCommand)
         #expect(train.overrides == ["lr=3e-4", "epochs=10"] && train.config == "sudoku-small")
+    }
+
+    /// Without --checkpoint a maze goes to the shipped maze model: a smaller maze is padded and
+    /// solved, a larger one refused naming the model and its size; an ARC task is refused.
+    @Test func aMazeWithoutACheckpointGoesToTheShippedMazeModel() throws {
+        let dir = try temporaryDirectory("hrm-solve-maze")
+        var rng = SplitMix(seed: 5)
+        let small = MazeGenerator(size: 7, minimumPathLength: 6).generate(using: &rng).puzzle
+        let smallFile = dir.appendingPathComponent("small.txt")
+        try small.description.write(to: smallFile, atomically: true, encoding: .utf8)
+        let page = dir.appendingPathComponent("small.html")
+        var solve = try #require(try HRMCommand.parseAsRoot(["solve", smallFile.path, "--html", page.path]) as? SolveCommand)
+        try solve.run()
+        #expect(try String(contentsOf: page, encoding: .utf8).contains("\"kind\":\"maze\""))
+        let big = MazeGenerator(size: 15, minimumPathLength: 20).generate(using: &rng).puzzle
+        let bigFile = dir.appendingPathComponent("big.txt")
+        try big.description.write(to: bigFile, atomically: true, encoding: .utf8)
+        var refused = try #require(try HRMCommand.parseAsRoot(["solve", bigFile.path]) as? SolveCommand)
+        do { try refused.run(); Issue.record("a 15×15 maze does not fit the shipped 9×9 model") } catch {
+            #expect("\(error)".contains("15×15") && "\(error)".contains("maze-9x9") && "\(error)".contains("9×9"), "\(error)")
+        }
+        let task = dir.appendingPathComponent("task.json")
+        try #"{"train": [], "test": []}"#.write(to: task, atomically: true, encoding: .utf8)
+        var arc = try #require(try HRMCommand.parseAsRoot(["solve", task.path]) as? SolveCommand)
+        do { try arc.run(); Issue.record("no ARC model ships") } catch { #expect("\(error)".contains("no ARC model ships"), "\(error)") }
     }
 
     @Test func exportWritesAVerifiedPackage() throws {
@@ -324,13 +350,28 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         return folder
     }
 
+    /// An untrained 9×9 maze TRM packaged as `hrm export` does (its data from seed 41).
+    func stubMazePackage(in dir: URL) throws -> URL {
+        var rng = RandomGenerator(seed: 2)
+        var config = TRMConfiguration.tiny
+        (config.sequenceLength, config.vocabularySize) = (81, MazeDataset.vocabularySize)
+        let checkpoint = dir.appendingPathComponent("maze-stub.safetensors")
+        try Checkpoint.save(TinyRecursiveModel(configuration: config, using: &rng), to: checkpoint)
+        let folder = dir.appendingPathComponent("maze-model")
+        try ModelPackage.create(from: checkpoint, in: folder, summary: "untrained maze stub",
+                                commands: ["hrm data maze --out m --size 9 --seed 41", "hrm train --data m"])
+        return folder
+    }
+
     @Test func aShortDemoWritesItsReport() throws {
         let base = try temporaryDirectory("hrm-demo")
         let dir = base.appendingPathComponent("out")
         let model = try stubPackage(in: base)
+        let mazeModel = try stubMazePackage(in: base)
         var demo = try #require(try HRMCommand.parseAsRoot(
             ["demo", "--out", dir.path, "--model", model.path, "--puzzles", "6", "--minutes", "0.05", "--live-count", "100",
-             "--hard-puzzles", "3", "--trajectories", "2", "--min-rating", "5", "--hard-views", "3"]) as? DemoCommand)
+             "--hard-puzzles", "3", "--trajectories", "2", "--min-rating", "5", "--hard-views", "3",
+             "--maze-model", mazeModel.path, "--mazes", "6"]) as? DemoCommand)
         try demo.run()
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("report.json"))) as! [String: Any]
         let shipped = try #require(report["shipped"] as? [String: Any])
@@ -355,6 +396,15 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
             #expect((hard[key] as? Double).map { (0...1).contains($0) } == true, "\(key)")
         }
         #expect((hard["calls_halt_early"] as? Double).map { (1...Double(steps)).contains($0) } == true)
+        // The maze section: fresh 9×9 mazes scored by path length, one solve drawn.
+        let maze = try #require(report["maze"] as? [String: Any])
+        #expect(maze["mazes"] as? Int == 6 && maze["size"] as? Int == 9 && maze["min_path"] as? Int == 8)
+        let byLength = try #require(maze["by_path_length"] as? [[String: Any]])
+        #expect(byLength.reduce(0) { $0 + ($1["mazes"] as! Int) } == 6)
+        let (mazeExact, mazeShortest) = (maze["exact_accuracy"] as? Double ?? 2, maze["shortest_path_accuracy"] as? Double ?? -1)
+        #expect(mazeExact <= mazeShortest && mazeShortest <= 1, "every exact answer is a shortest path")
+        let mazePage = try String(contentsOf: dir.appendingPathComponent("maze.html"), encoding: .utf8)
+        #expect(mazePage.contains(ReasoningPage.signature) && mazePage.contains("\"kind\":\"maze\""), "the demo draws its maze solve")
         let live = try #require(report["live"] as? [String: Any])
         #expect(live["puzzles"] as? Int == 500 && live["size"] as? Int == 4)
         for key in ["exact_accuracy", "cell_accuracy", "minutes"] {
@@ -368,12 +418,13 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         let plainDir = base.appendingPathComponent("plain")
         var alone = try #require(try HRMCommand.parseAsRoot(
             ["demo", "--out", plainDir.path, "--model", model.path, "--puzzles", "6", "--skip-live", "--views", "1", "--rounds", "1",
-             "--hard-puzzles", "0"]) as? DemoCommand)
+             "--hard-puzzles", "0", "--mazes", "0"]) as? DemoCommand)
         try alone.run()
         let plainReport = try JSONSerialization.jsonObject(with: Data(contentsOf: plainDir.appendingPathComponent("report.json"))) as! [String: Any]
         let plainShipped = try #require(plainReport["shipped"] as? [String: Any])
         #expect(plainShipped["exact_accuracy"] is Double && plainShipped["exact_accuracy_views"] == nil && plainReport["live"] == nil)
         #expect(plainShipped["hard"] == nil, "--hard-puzzles 0 skips the hard table")
+        #expect(plainReport["maze"] == nil, "--mazes 0 skips the maze section")
         #expect((plainShipped["by_blanks"] as? [[String: Any]])?.allSatisfy { $0["exact_accuracy_views"] == nil } == true)
     }
 
@@ -401,6 +452,19 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         var reused = try #require(try HRMCommand.parseAsRoot(["demo", "--out", out.path, "--model", model.path, "--skip-live",
                                                               "--seed", "5"]) as? DemoCommand)
         do { try reused.run(); Issue.record("seed 5 made the training data") } catch { #expect("\(error)".contains("--seed 5")) }
+        // The mazes use --seed + 2: 39 gives the maze model's data seed 41, refused before any work.
+        let mazeModel = try stubMazePackage(in: base)
+        var reusedMaze = try #require(try HRMCommand.parseAsRoot(["demo", "--out", out.path, "--model", model.path, "--skip-live",
+                                                                  "--maze-model", mazeModel.path, "--seed", "39"]) as? DemoCommand)
+        do { try reusedMaze.run(); Issue.record("seed 41 made the maze data") } catch {
+            #expect("\(error)".contains("--seed 39") && "\(error)".contains("maze"), "\(error)")
+        }
+        // A Sudoku model is not a maze model.
+        var wrongKind = try #require(try HRMCommand.parseAsRoot(["demo", "--out", out.path, "--model", model.path, "--skip-live",
+                                                                 "--maze-model", model.path]) as? DemoCommand)
+        do { try wrongKind.run(); Issue.record("a Sudoku model is not a maze model") } catch {
+            #expect("\(error)".contains("is not a maze model"), "\(error)")
+        }
     }
 
     @Test func demoOptionsAreChecked() {

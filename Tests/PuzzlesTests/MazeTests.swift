@@ -127,6 +127,28 @@ let smallMaze = """
         #expect(MazeGenerator(size: 7, minimumPathLength: 25, kind: .open).generate(using: &rng, attempts: 50) == nil)
     }
 
+    /// `MazeDataset.generate` (what `hrm data maze` and the demo draw): kinds alternate, paths
+    /// are long enough, the same seed gives the same mazes, and impossible settings throw.
+    @Test func generatedSetsAlternateKindsAndRepeatBySeed() throws {
+        let mazes = try MazeDataset.generate(count: 6, size: 9, minimumPathLength: 8, kinds: [.perfect, .open], seed: 41)
+        #expect(mazes.count == 6)
+        for (i, m) in mazes.enumerated() {
+            let path = try #require(m.puzzle.shortestPath())
+            #expect(path.count >= 8 && m.solution == m.puzzle.marking(path))
+            #expect(m.puzzle.hasAlternativeRoute == (i % 2 == 1), "maze \(i): even ones perfect, odd ones open")
+        }
+        let again = try MazeDataset.generate(count: 6, size: 9, minimumPathLength: 8, kinds: [.perfect, .open], seed: 41)
+        #expect(zip(mazes, again).allSatisfy { $0.puzzle == $1.puzzle && $0.solution == $1.solution })
+        let other = try MazeDataset.generate(count: 6, size: 9, minimumPathLength: 8, kinds: [.perfect, .open], seed: 42)
+        #expect(!zip(mazes, other).allSatisfy { $0.puzzle == $1.puzzle })
+        do {
+            _ = try MazeDataset.generate(count: 1, size: 7, minimumPathLength: 25, kinds: [.open], seed: 1)
+            Issue.record("no 7×7 open maze has a 25-cell unique shortest path")
+        } catch let e as MazeGenerationError {
+            #expect(e.description.contains("7×7") && e.description.contains("--min-path"))
+        }
+    }
+
     @Test func disconnectedMazesAreRefusedNamingSAndG() {
         do {
             _ = try Maze(parsing: "#####\n#S# #\n### #\n#  G#\n#####", source: "m.txt")

@@ -45,6 +45,29 @@ public enum MazeDataset {
         return maze(tokens: label).check(maze(tokens: masked))
     }
 
+    /// `count` mazes drawn from `seed`, the i-th of kind `kinds[i % kinds.count]` (`[.perfect,
+    /// .open]` is `hrm data maze --kind mixed`: even mazes perfect, odd ones open), each with a
+    /// shortest path of at least `minimumPathLength` cells. The same arguments give the same
+    /// mazes: `hrm data maze`, the demo's fresh mazes and the tests draw them here.
+    /// - Throws: `MazeGenerationError` when an open maze's settings make such paths too rare.
+    public static func generate(count: Int, size: Int, minimumPathLength: Int, kinds: [MazeKind] = [.perfect],
+                                density: Double = 0.4, seed: UInt64,
+                                progress: ((Int) -> Void)? = nil) throws -> [(puzzle: Maze, solution: Maze)] {
+        precondition(!kinds.isEmpty, "at least one kind of maze")
+        var rng = SplitMix(seed: seed)
+        var mazes: [(puzzle: Maze, solution: Maze)] = []
+        mazes.reserveCapacity(count)
+        for i in 0..<count {
+            let generator = MazeGenerator(size: size, minimumPathLength: minimumPathLength, kind: kinds[i % kinds.count], density: density)
+            guard let maze = generator.generate(using: &rng, attempts: 20_000) else {
+                throw MazeGenerationError(size: size, density: density, minimumPathLength: minimumPathLength, attempts: 20_000)
+            }
+            mazes.append(maze)
+            progress?(i + 1)
+        }
+        return mazes
+    }
+
     /// A dataset of mazes; `paddedTo` places mazes of any smaller size in a grid of that side
     /// (a curriculum over sizes in one dataset), else all mazes must have one size.
     public static func build(train: [(puzzle: Maze, solution: Maze)], test: [(puzzle: Maze, solution: Maze)],
@@ -71,6 +94,17 @@ public enum MazeDataset {
             "train": trainBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),
             "test": testBuilder.build(vocabularySize: vocabularySize, puzzleIdentifierCount: 1),
         ])
+    }
+}
+
+/// No open maze of these settings had a unique shortest path long enough in `attempts` draws.
+public struct MazeGenerationError: Error, CustomStringConvertible, Equatable {
+    public var size: Int
+    public var density: Double
+    public var minimumPathLength: Int
+    public var attempts: Int
+    public var description: String {
+        "no \(size)×\(size) open maze at density \(density) had a unique shortest path of at least \(minimumPathLength) cells in \(attempts) tries; lower --min-path or change --density."
     }
 }
 
