@@ -178,7 +178,7 @@ struct MazeDataCommand: ParsableCommand {
     var density: Double = 0.4
     @Option(help: "Training mazes.")
     var count: Int = 1000
-    @Option(name: .customLong("test-count"), help: "Test mazes.")
+    @Option(name: .customLong("test-count"), help: "Test mazes (each redrawn until it is none of the training mazes, nor an earlier test maze, in any rotation or reflection).")
     var testCount: Int = 200
     @Flag(help: "Add the 8 dihedral variants of each training maze.")
     var augment = false
@@ -231,7 +231,7 @@ struct MazeDataCommand: ParsableCommand {
             let kinds: [MazeKind] = kind == .mixed ? [.perfect, .open] : [kind == .perfect ? .perfect : .open]
             do {
                 mazes = try MazeDataset.generate(count: count + testCount, size: size, minimumPathLength: minPath, kinds: kinds,
-                                                 density: density, seed: seed) { bar.update($0) }
+                                                 density: density, seed: seed, heldOutFrom: count) { bar.update($0) }
             } catch let e as MazeGenerationError { throw CommandError(e.description) }
             bar.finish()
         }

@@ -368,9 +368,6 @@ struct DemoCommand: ParsableCommand {
 
     // MARK: - The maze model
 
-    /// 3. The maze model on fresh mazes of its size (half perfect, half open with several
-    /// routes), exact and "a shortest path" by path length, then one solve drawn step by step
-    /// (also as `maze.html`).
     /// The maze model's package, checked to be a maze model whose training data did not come
     /// from the mazes' seed (before any other work of the demo).
     private func mazePackage(_ model: String) throws -> ModelPackage {
@@ -389,6 +386,9 @@ struct DemoCommand: ParsableCommand {
         return package
     }
 
+    /// 3. The maze model on fresh mazes of its size (half perfect, half open with several
+    /// routes), exact and "a shortest path" by path length, then one solve drawn step by step
+    /// (also as `maze.html`).
     private func mazeSection(_ dir: URL, model: String, package: ModelPackage) throws -> [String: Any] {
         let shape = package.model.reasoningConfiguration
         let side = Int(Double(shape.sequenceLength).squareRoot())

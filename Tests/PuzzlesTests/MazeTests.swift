@@ -149,6 +149,28 @@ let smallMaze = """
         }
     }
 
+    /// Held-out mazes are none of the earlier ones in any rotation or reflection (7×7 perfect
+    /// mazes are few, so a plain draw repeats some); a size with too few mazes says so.
+    @Test func heldOutMazesAreNoViewOfAnEarlierOne() throws {
+        func views(_ m: Maze) -> [[UInt8]] {
+            (0..<8).map { Dihedral.apply($0, to: MazeDataset.tokens(m), rows: m.size, columns: m.size).cells }
+        }
+        let plain = try MazeDataset.generate(count: 300, size: 7, minimumPathLength: 5, seed: 3)
+        let repeated = (200..<300).filter { i in views(plain[i].puzzle).contains { v in plain[..<i].contains { MazeDataset.tokens($0.puzzle) == v } } }
+        #expect(!repeated.isEmpty, "a plain draw of 7×7 mazes repeats some, so the check below can fail")
+        let held = try MazeDataset.generate(count: 300, size: 7, minimumPathLength: 5, seed: 3, heldOutFrom: 200)
+        #expect(zip(plain[..<200], held[..<200]).allSatisfy { $0.puzzle == $1.puzzle }, "the training mazes are the same draws")
+        #expect(views(held[0].puzzle)[0] == MazeDataset.tokens(held[0].puzzle), "view 0 is the maze itself")
+        for i in 200..<300 {
+            let earlier = Set(held[..<i].map { MazeDataset.tokens($0.puzzle) })
+            #expect(!views(held[i].puzzle).contains(where: earlier.contains), "test maze \(i) is an earlier maze in some view")
+            #expect(held[i].puzzle.shortestPath()!.count >= 5)
+        }
+        #expect(throws: MazeGenerationError.self) {
+            try MazeDataset.generate(count: 200, size: 5, minimumPathLength: 3, seed: 1, heldOutFrom: 10)
+        }
+    }
+
     @Test func disconnectedMazesAreRefusedNamingSAndG() {
         do {
             _ = try Maze(parsing: "#####\n#S# #\n### #\n#  G#\n#####", source: "m.txt")

@@ -49,20 +49,49 @@ public enum MazeDataset {
     /// .open]` is `hrm data maze --kind mixed`: even mazes perfect, odd ones open), each with a
     /// shortest path of at least `minimumPathLength` cells. The same arguments give the same
     /// mazes: `hrm data maze`, the demo's fresh mazes and the tests draw them here.
-    /// - Throws: `MazeGenerationError` when an open maze's settings make such paths too rare.
+    ///
+    /// With `heldOutFrom: k`, every maze from index k on (a test split) is redrawn until none of
+    /// its 8 dihedral views is an earlier maze: no test maze is a training maze in any view, nor
+    /// another test maze. Small sizes have few mazes (without this, 9 of 500 9×9 test mazes were
+    /// views of some of 20,000 training mazes).
+    /// - Throws: `MazeGenerationError` when an open maze's settings make such paths too rare, or
+    ///   the size has too few distinct mazes left for the held-out ones.
     public static func generate(count: Int, size: Int, minimumPathLength: Int, kinds: [MazeKind] = [.perfect],
-                                density: Double = 0.4, seed: UInt64,
+                                density: Double = 0.4, seed: UInt64, heldOutFrom: Int? = nil,
                                 progress: ((Int) -> Void)? = nil) throws -> [(puzzle: Maze, solution: Maze)] {
         precondition(!kinds.isEmpty, "at least one kind of maze")
         var rng = SplitMix(seed: seed)
         var mazes: [(puzzle: Maze, solution: Maze)] = []
         mazes.reserveCapacity(count)
+        // FNV-1a of each earlier puzzle's tokens (8 bytes a maze, and the same on every run; a
+        // collision only costs a redraw).
+        var seen = Set<UInt64>()
+        func key(_ cells: [UInt8]) -> UInt64 {
+            var h = FNV1a()
+            cells.withUnsafeBytes { h.combine($0) }
+            return h.value
+        }
+        let redraws = 1000
         for i in 0..<count {
             let generator = MazeGenerator(size: size, minimumPathLength: minimumPathLength, kind: kinds[i % kinds.count], density: density)
-            guard let maze = generator.generate(using: &rng, attempts: 20_000) else {
-                throw MazeGenerationError(size: size, density: density, minimumPathLength: minimumPathLength, attempts: 20_000)
+            var tries = 0
+            while true {
+                guard let maze = generator.generate(using: &rng, attempts: 20_000) else {
+                    throw MazeGenerationError.tooRare(size: size, density: density, minimumPathLength: minimumPathLength, attempts: 20_000)
+                }
+                guard let k = heldOutFrom else { mazes.append(maze); break }
+                let views = (0..<8).map { key(Dihedral.apply($0, to: tokens(maze.puzzle), rows: size, columns: size).cells) }
+                if i < k || !views.contains(where: seen.contains) {
+                    // Only the puzzle as drawn is stored: a later maze is checked in all its views.
+                    seen.insert(views[0])
+                    mazes.append(maze)
+                    break
+                }
+                tries += 1
+                if tries == redraws {
+                    throw MazeGenerationError.tooFewDistinct(size: size, minimumPathLength: minimumPathLength, index: i, redraws: redraws)
+                }
             }
-            mazes.append(maze)
             progress?(i + 1)
         }
         return mazes
@@ -97,14 +126,20 @@ public enum MazeDataset {
     }
 }
 
-/// No open maze of these settings had a unique shortest path long enough in `attempts` draws.
-public struct MazeGenerationError: Error, CustomStringConvertible, Equatable {
-    public var size: Int
-    public var density: Double
-    public var minimumPathLength: Int
-    public var attempts: Int
+/// Why `MazeDataset.generate` could not draw the mazes asked for.
+public enum MazeGenerationError: Error, CustomStringConvertible, Equatable {
+    /// No open maze of these settings had a unique shortest path long enough in `attempts` draws.
+    case tooRare(size: Int, density: Double, minimumPathLength: Int, attempts: Int)
+    /// `redraws` draws in a row gave only mazes already drawn (in some view) for held-out maze `index`.
+    case tooFewDistinct(size: Int, minimumPathLength: Int, index: Int, redraws: Int)
+
     public var description: String {
-        "no \(size)×\(size) open maze at density \(density) had a unique shortest path of at least \(minimumPathLength) cells in \(attempts) tries; lower --min-path or change --density."
+        switch self {
+        case let .tooRare(size, density, minimumPathLength, attempts):
+            return "no \(size)×\(size) open maze at density \(density) had a unique shortest path of at least \(minimumPathLength) cells in \(attempts) tries; lower --min-path or change --density."
+        case let .tooFewDistinct(size, minimumPathLength, index, redraws):
+            return "test maze \(index + 1): \(redraws) draws in a row gave \(size)×\(size) mazes (paths ≥ \(minimumPathLength) cells) already drawn in some rotation or reflection; this size has too few distinct mazes for --count and --test-count: lower them, or raise --size."
+        }
     }
 }
 
