@@ -94,6 +94,12 @@ enum CurvePlot {
                 rows.compactMap { r in
                     guard let v = (r[key] as? Double) ?? (r[key] as? Int).map(Double.init),
                           let s = (r["step"] as? Double) ?? (r["step"] as? Int).map(Double.init) else { return nil }
+                    // Accuracies and steps are over the sequences that halted in the logged
+                    // batches: none halted (count 0, early in training) is no point, not a 0.
+                    if key.hasPrefix("train/"), !key.hasSuffix("loss"),
+                       let count = (r["train/count"] as? Double) ?? (r["train/count"] as? Int).map(Double.init), count == 0 {
+                        return nil
+                    }
                     return (s, v)
                 }
             }

@@ -230,6 +230,20 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         do { try arc.run(); Issue.record("no ARC model ships") } catch { #expect("\(error)".contains("no ARC model ships"), "\(error)") }
     }
 
+    /// A logged batch in which no sequence halted (count 0) has no accuracy or steps to draw:
+    /// no point, where a 0 would be a false dip; its loss is still drawn.
+    @Test func curvesSkipBatchesInWhichNothingHalted() {
+        let rows: [[String: Any]] = [
+            ["kind": "train", "step": 10, "train/count": 0, "train/lm_loss": 1.5, "train/accuracy": 0.0, "train/exact_accuracy": 0.0, "train/steps": 0.0],
+            ["kind": "train", "step": 20, "train/count": 5, "train/lm_loss": 1.0, "train/accuracy": 0.5, "train/exact_accuracy": 0.25, "train/steps": 4.0],
+            ["kind": "train", "step": 30, "train/count": 7, "train/lm_loss": 0.5, "train/accuracy": 0.75, "train/exact_accuracy": 0.5, "train/steps": 3.0],
+        ]
+        let svg = CurvePlot.svg(rows: rows, title: "t")
+        let lines = svg.split(separator: "\n").filter { $0.hasPrefix("<polyline") }
+        let points = lines.map { $0.split(separator: "\"")[7].split(separator: " ").count }
+        #expect(points == [3, 2, 2, 2], "the loss keeps all three batches; the others drop the one where nothing halted: \(points)")
+    }
+
     @Test func exportWritesAVerifiedPackage() throws {
         let dir = try temporaryDirectory("hrm-export")
         var rng = RandomGenerator(seed: 3)
