@@ -447,7 +447,7 @@ struct DemoCommand: ParsableCommand {
         for k in solution.steps.indices where k + 1 == solution.steps.count || solution.steps[k + 1] != solution.steps[k] {
             let steps = first == k ? "step \(k + 1)" : "steps \(first + 1)–\(k + 1)"
             let isAnswer = (first + 1...k + 1).contains(solution.haltStep)
-            print("   " + (steps + ":").padding(toLength: 12, withPad: " ", startingAt: 0) + lines[k]
+            print("   " + (steps + ":").padding(toLength: 14, withPad: " ", startingAt: 0) + lines[k]
                   + (isAnswer ? "  ← the answer (step \(solution.haltStep))" : ""))
             first = k + 1
         }
