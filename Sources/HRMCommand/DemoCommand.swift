@@ -425,15 +425,16 @@ struct DemoCommand: ParsableCommand {
     /// the model solves, else the first.
     private func showOneMaze(_ model: any ReasoningModel, fresh: [(puzzle: Maze, solution: Maze)], in dir: URL) throws {
         let solver = Solver(model: model)
-        var chosen: (pair: (puzzle: Maze, solution: Maze), solution: Solution<Maze>, length: Int)? = nil
+        // The shortest path's cells, S and G included (the stored solution marks one).
+        func pathLength(_ solution: Maze) -> Int { solution.cells.filter { $0 == .path }.count + 2 }
+        var chosen: (pair: (puzzle: Maze, solution: Maze), solution: Solution<Maze>)? = nil
         for pair in fresh.prefix(50) {
             let s = try solver.solve(pair.puzzle)
-            let length = pair.solution.cells.filter { $0 == .path }.count + 2
-            if s.isVerified == true, length > chosen?.length ?? 0 { chosen = (pair, s, length) }
+            if s.isVerified == true, pathLength(pair.solution) > chosen.map({ pathLength($0.pair.solution) }) ?? 0 { chosen = (pair, s) }
         }
         let which = chosen == nil ? "the first fresh maze; the model gets it wrong" : "the fresh maze with the longest path, of the first 50, that it solves"
-        let (shown, solution) = try chosen.map { ($0.pair, $0.solution) } ?? (fresh[0], solver.solve(fresh[0].puzzle))
-        let length = shown.solution.cells.filter { $0 == .path }.count + 2
+        let (shown, solution) = try chosen ?? (fresh[0], solver.solve(fresh[0].puzzle))
+        let length = pathLength(shown.solution)
         print("   One solve, step by step (\(which); shortest path \(length) cells, S and G included):")
         let truePath = Set(shown.solution.cells.indices.filter { shown.solution.cells[$0] == .path })
         // One line per step, runs of steps that mark the same cells as one line.
@@ -455,8 +456,7 @@ struct DemoCommand: ParsableCommand {
         let answerLines = solution.answer.description.split(separator: "\n").map(String.init)
         print("   maze" + String(repeating: " ", count: max(shown.puzzle.size - 1, 1)) + "answer after step \(solution.haltStep) (o = the path)")
         for (a, b) in zip(puzzleLines, answerLines) { print("   \(a)   \(b)") }
-        let verdict = solution.isVerified == true ? "the classical checker accepts it: a valid shortest path"
-                                                  : "the classical checker rejects it: not a valid shortest path"
+        let verdict = SolveCommand.mazeVerdict(solution)
         print("   \(verdict.prefix(1).uppercased() + verdict.dropFirst()).")
         let page = dir.appendingPathComponent("maze.html")
         let side = Int(Double(model.reasoningConfiguration.sequenceLength).squareRoot())

@@ -86,20 +86,20 @@ enum CurvePlot {
             <text x="10" y="18" font-size="14">\(title): training (blue) and evaluation (orange)</text>
 
             """
-        let steps = rows.compactMap { $0["step"] as? Double ?? ($0["step"] as? Int).map(Double.init) }
+        /// A metric line's number (JSON gives integers or doubles).
+        func number(_ row: [String: Any], _ key: String) -> Double? {
+            (row[key] as? Double) ?? (row[key] as? Int).map(Double.init)
+        }
+        let steps = rows.compactMap { number($0, "step") }
         let maxStep = max(steps.max() ?? 1, 1)
         for (i, panel) in panels.enumerated() {
             let x0 = Double(i % 2) * w, y0 = 30 + Double(i / 2) * h
             func series(_ key: String) -> [(Double, Double)] {
                 rows.compactMap { r in
-                    guard let v = (r[key] as? Double) ?? (r[key] as? Int).map(Double.init),
-                          let s = (r["step"] as? Double) ?? (r["step"] as? Int).map(Double.init) else { return nil }
+                    guard let v = number(r, key), let s = number(r, "step") else { return nil }
                     // Accuracies and steps are over the sequences that halted in the logged
                     // batches: none halted (count 0, early in training) is no point, not a 0.
-                    if key.hasPrefix("train/"), !key.hasSuffix("loss"),
-                       let count = (r["train/count"] as? Double) ?? (r["train/count"] as? Int).map(Double.init), count == 0 {
-                        return nil
-                    }
+                    if key.hasPrefix("train/"), !key.hasSuffix("loss"), number(r, "train/count") == 0 { return nil }
                     return (s, v)
                 }
             }

@@ -130,7 +130,7 @@ struct SolveCommand: ParsableCommand {
                 throw CommandError("\(source) is a \(maze.size)×\(maze.size) maze; the shipped maze model (\(ShippedModels.defaultMaze)) solves mazes up to \(side)×\(side). Give --checkpoint a model trained on larger mazes.")
             }
             let s = try solver.solve(maze)
-            let verdict = s.isVerified! ? "the classical checker accepts it: a valid shortest path" : "the classical checker rejects it: not a valid shortest path"
+            let verdict = Self.mazeVerdict(s)
             try writePage(ReasoningPage(maze: maze, solution: s, canvasSide: side,
                                         title: "Maze \(maze.size)×\(maze.size) (\(source))", verdict: verdict))
             if pageOnly { return }
@@ -163,6 +163,12 @@ struct SolveCommand: ParsableCommand {
 
     /// What the classical solver says of a Sudoku answer (a puzzle with several solutions has
     /// no single right answer, and is said to be one).
+    /// What the classical checker says of a maze answer (also the demo's words).
+    static func mazeVerdict(_ s: Solution<Maze>) -> String {
+        s.isVerified == true ? "the classical checker accepts it: a valid shortest path"
+                             : "the classical checker rejects it: not a valid shortest path"
+    }
+
     static func sudokuVerdict(_ s: Solution<Sudoku>) -> String {
         if s.hasUniqueSolution == false {
             return "this puzzle has more than one solution (the classical solver finds at least two), so there is no single right answer; the model's answer "

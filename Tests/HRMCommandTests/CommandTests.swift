@@ -351,30 +351,31 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
 @Suite struct DemoCommandTests {
     init() { _ = lineBufferedOutput }
 
-    /// A package of an untrained 9×9-shaped tiny model, standing in for the shipped one.
-    func stubPackage(in dir: URL) throws -> URL {
-        var rng = RandomGenerator(seed: 1)
-        var config = HRMConfiguration.tiny
-        (config.sequenceLength, config.vocabularySize) = (81, 11)
-        let checkpoint = dir.appendingPathComponent("stub.safetensors")
-        try Checkpoint.save(HierarchicalReasoningModel(configuration: config, using: &rng), to: checkpoint)
-        let folder = dir.appendingPathComponent("model")
-        try ModelPackage.create(from: checkpoint, in: folder, summary: "untrained stub",
-                                commands: ["hrm data sudoku --out d --seed 5", "hrm train --data d --seed 2026"])
+    /// A package of an untrained tiny model as `hrm export` writes it, standing in for a shipped one.
+    func package(_ configuration: ModelConfiguration, seed: UInt64, in dir: URL, named name: String,
+                 commands: [String]) throws -> URL {
+        var rng = RandomGenerator(seed: seed)
+        let checkpoint = dir.appendingPathComponent("\(name).safetensors")
+        try Checkpoint.save(configuration.makeModel(using: &rng), to: checkpoint)
+        let folder = dir.appendingPathComponent(name)
+        try ModelPackage.create(from: checkpoint, in: folder, summary: "untrained stub", commands: commands)
         return folder
     }
 
-    /// An untrained 9×9 maze TRM packaged as `hrm export` does (its data from seed 41).
+    /// A 9×9 Sudoku HRM (its data from seed 5).
+    func stubPackage(in dir: URL) throws -> URL {
+        var config = HRMConfiguration.tiny
+        (config.sequenceLength, config.vocabularySize) = (81, 11)
+        return try package(.hrm(config), seed: 1, in: dir, named: "model",
+                           commands: ["hrm data sudoku --out d --seed 5", "hrm train --data d --seed 2026"])
+    }
+
+    /// A 9×9 maze TRM (its data from seed 41).
     func stubMazePackage(in dir: URL) throws -> URL {
-        var rng = RandomGenerator(seed: 2)
         var config = TRMConfiguration.tiny
         (config.sequenceLength, config.vocabularySize) = (81, MazeDataset.vocabularySize)
-        let checkpoint = dir.appendingPathComponent("maze-stub.safetensors")
-        try Checkpoint.save(TinyRecursiveModel(configuration: config, using: &rng), to: checkpoint)
-        let folder = dir.appendingPathComponent("maze-model")
-        try ModelPackage.create(from: checkpoint, in: folder, summary: "untrained maze stub",
-                                commands: ["hrm data maze --out m --size 9 --seed 41", "hrm train --data m"])
-        return folder
+        return try package(.trm(config), seed: 2, in: dir, named: "maze-model",
+                           commands: ["hrm data maze --out m --size 9 --seed 41", "hrm train --data m"])
     }
 
     @Test func aShortDemoWritesItsReport() throws {

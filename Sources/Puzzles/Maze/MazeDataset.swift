@@ -80,10 +80,9 @@ public enum MazeDataset {
                     throw MazeGenerationError.tooRare(size: size, density: density, minimumPathLength: minimumPathLength, attempts: 20_000)
                 }
                 guard let k = heldOutFrom else { mazes.append(maze); break }
-                let views = (0..<8).map { key(Dihedral.apply($0, to: tokens(maze.puzzle), rows: size, columns: size).cells) }
-                if i < k || !views.contains(where: seen.contains) {
-                    // Only the puzzle as drawn is stored: a later maze is checked in all its views.
-                    seen.insert(views[0])
+                // Only the puzzle as drawn is remembered; a held-out maze is checked in all its views.
+                if i < k || !(0..<8).contains(where: { seen.contains(key(Dihedral.apply($0, to: tokens(maze.puzzle), rows: size, columns: size).cells)) }) {
+                    seen.insert(key(tokens(maze.puzzle)))
                     mazes.append(maze)
                     break
                 }
