@@ -97,14 +97,20 @@ final class PackedBF16 {
     func unpacked(shape: [Int]) -> Tensor {
         precondition(Shape.count(shape) == count, "unpacking \(count) values as \(shape)")
         let t = Tensor(uninitializedShape: shape)
-        let n = count, dst = t.pointer
-        UnsafeMutableRawPointer(storage.pointer).withMemoryRebound(to: UInt16.self, capacity: n) { src in
-            Parallel.forEach(n, cost: 1) { range in
-                for i in range { dst[i] = BFloat16.float(src[i]) }
-            }
-        }
+        BFloat16.expand(bits, count: count, into: t.pointer)
+        // The fresh tensor's values are exactly these bits: a matrix product reads the bits
+        // instead of converting its values again (see `Tensor.exactBF16`).
+        t.exactBF16 = self
         return t
     }
+
+    /// The bf16 bit patterns, `count` of them.
+    var bits: UnsafePointer<UInt16> {
+        UnsafePointer(UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self))
+    }
+
+    /// A fresh packing of `tensor`, shared with no one (`packing` shares by storage).
+    static func fresh(_ tensor: Tensor) -> PackedBF16 { PackedBF16(tensor) }
 
     /// Packings by the storage they were made from; both sides weak, so an entry never keeps
     /// memory alive (a dead one is swept, or replaced when its storage's identifier is reused).
@@ -130,5 +136,52 @@ extension Tensor {
         }
         let kept = saved.map(SavedTensor.init)
         return recorded(from: inputs) { g in backward(g, kept.map { $0.unpacked() }) }
+    }
+}
+
+/// bf16 copies of the parameters for a stretch of work in which they do not change: one
+/// training step's forward and backward passes, or one evaluation ACT step. Without it a bf16
+/// product converts its weight matrix on every call — a training step of the paper's Sudoku
+/// preset calls each weight 10–14 times — and with it once per scope (as `torch.autocast`
+/// caches its weight casts inside an autocast region).
+///
+/// Only parameters (leaves that require a gradient) are cached, keyed by their storage, which
+/// the cache keeps alive, so a key is never reused inside a scope. The caller promises that no
+/// parameter is written inside the scope (the optimizer runs after it ends).
+public final class BF16ParameterCache: @unchecked Sendable {
+    @TaskLocal static var current: BF16ParameterCache?
+    /// Turns the cache off (nil or true: on), for the tests that compare the two.
+    @TaskLocal static var isEnabled = true
+
+    private var entries: [ObjectIdentifier: (storage: Storage, packed: PackedBF16)] = [:]
+    private let lock = NSLock()
+    /// Parameters converted in this scope (for tests).
+    private(set) var conversions = 0
+
+    /// Runs `body` with a cache of parameters' bf16 copies when products run in bf16 and none
+    /// is open already; otherwise just runs it.
+    public static func scope<R>(_ body: () throws -> R) rethrows -> R {
+        guard isEnabled, current == nil, case .bf16 = GEMM.precision else { return try body() }
+        return try $current.withValue(BF16ParameterCache()) { try body() }
+    }
+
+    /// The bf16 bits that stand for `tensor` in a bf16 product, where they exist without
+    /// converting it: an unpacked saved activation's own packing, or, inside a scope, a
+    /// parameter's copy (made at its first product).
+    static func bits(for tensor: Tensor) -> PackedBF16? {
+        if let exact = tensor.exactBF16, exact.count == tensor.count { return exact }
+        guard tensor.isLeaf, tensor.requiresGradient, let cache = current else { return nil }
+        return cache.packing(of: tensor)
+    }
+
+    private func packing(of tensor: Tensor) -> PackedBF16 {
+        let key = ObjectIdentifier(tensor.storage)
+        lock.lock()
+        defer { lock.unlock() }
+        if let entry = entries[key], entry.packed.count == tensor.count { return entry.packed }
+        let packed = PackedBF16.fresh(tensor)
+        entries[key] = (tensor.storage, packed)
+        conversions += 1
+        return packed
     }
 }

@@ -23,6 +23,10 @@ public final class Tensor {
     public var gradient: Tensor?
     /// How this tensor was computed, when it was recorded; nil for leaves and unrecorded results.
     var node: Node?
+    /// Where these values are exactly bf16 values already held packed (a saved activation
+    /// unpacked for backward): bf16 products read the packing instead of converting again.
+    /// Set only on fresh tensors no one writes to.
+    var exactBF16: PackedBF16?
 
     /// Wraps existing storage; `shape` must describe at most `storage.count` elements.
     public init(shape: [Int], storage: Storage) {

@@ -69,8 +69,15 @@ public final class AdaptiveComputation {
     }
 
     /// One ACT step (spec §7.2); updates `carry` in place.
+    /// Under bf16 the parameters are converted once for the step (or once for the training
+    /// step that calls this, see `BF16ParameterCache`).
     public func step<G: RandomNumberGenerator>(_ carry: inout ACTCarry, batch: PuzzleBatch,
                                                using generator: inout G) -> ACTStepOutput {
+        BF16ParameterCache.scope { stepBody(&carry, batch: batch, using: &generator) }
+    }
+
+    private func stepBody<G: RandomNumberGenerator>(_ carry: inout ACTCarry, batch: PuzzleBatch,
+                                                    using generator: inout G) -> ACTStepOutput {
         let c = model.reasoningConfiguration
         let b = batch.batchSize, s = c.sequenceLength
         precondition(carry.halted.count == b, "carry has \(carry.halted.count) slots, batch has \(b)")

@@ -154,11 +154,15 @@ public final class Trainer {
             local = batch
         }
         var carry = self.carry ?? act.initialCarry(batch: local)
-        let output = act.step(&carry, batch: local, using: &generator)
-        let loss = actLoss(output, carry: carry, lossType: model.reasoningConfiguration.lossType)
+        // The parameters do not change until the optimizer runs: under bf16 each weight is
+        // converted once for the forward and backward passes, not at every product.
+        let loss = BF16ParameterCache.scope {
+            let output = act.step(&carry, batch: local, using: &generator)
+            let loss = actLoss(output, carry: carry, lossType: model.reasoningConfiguration.lossType)
+            (loss.total * (1 / Float(configuration.globalBatchSize))).backward()
+            return loss
+        }
         self.carry = carry
-
-        (loss.total * (1 / Float(configuration.globalBatchSize))).backward()
 
         var metrics = loss.metrics, total = loss.total.item
         let exchangeStarted = Date()

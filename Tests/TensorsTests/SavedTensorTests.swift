@@ -111,4 +111,74 @@ import TestSupport
             #expect(worst <= 0.02 * scale, "worst \(worst) of \(scale)")
         }
     }
+
+    /// The bf16 backends this CPU can run (emulated always; oneDNN where it has bf16 kernels).
+    static var backends: [MatmulPrecision] {
+        [Self.bf16] + (GEMM.unavailability(of: .bf16(.oneDNN)) == nil ? [.bf16(.oneDNN)] : [])
+    }
+
+    /// A parameter is converted once per scope however many products read it, forward and
+    /// backward, and the products and gradients are bit-identical to converting at every call.
+    @Test func aParameterIsConvertedOncePerScopeChangingNoBit() {
+        var rng = RandomGenerator(seed: 8)
+        let x = Tensor.uniform([5, 12], in: -1...1, using: &rng)
+        let w = Tensor.uniform([12, 12], in: -0.5...0.5, using: &rng).requiringGradient()
+        let v = Tensor.uniform([3, 12], in: -0.5...0.5, using: &rng).requiringGradient()
+        for precision in Self.backends {
+            func run(cached: Bool) -> (values: [[Float]], conversions: Int?) {
+                BF16ParameterCache.$isEnabled.withValue(cached) {
+                    GEMM.$precision.withValue(precision) {
+                        BF16ParameterCache.scope {
+                            // w is read by three forward products and their backward ones.
+                            let h = matmul(matmul(matmul(x, w, transposeB: true) * 0.7, w, transposeB: true), w)
+                            let loss = matmul(h, v, transposeB: true).square().sum()
+                            let g = gradients(of: loss, withRespectTo: [w, v]).map(\.scalars)
+                            return ([loss.scalars] + g, BF16ParameterCache.current?.conversions)
+                        }
+                    }
+                }
+            }
+            let (cached, plain) = (run(cached: true), run(cached: false))
+            #expect(cached.conversions == 2, "\(precision): w and v once each, not \(cached.conversions ?? -1)")
+            #expect(plain.conversions == nil)
+            #expect(cached.values == plain.values, "\(precision): the cache changed a value")
+        }
+    }
+
+    /// A scope's copies end with it: a parameter changed between two scopes (as the optimizer
+    /// changes it between training steps) is read with its new values.
+    @Test func aParameterChangedBetweenScopesIsConvertedAfresh() {
+        var rng = RandomGenerator(seed: 9)
+        let x = Tensor.uniform([4, 8], in: -1...1, using: &rng)
+        let w = Tensor.uniform([8, 8], in: -0.5...0.5, using: &rng).requiringGradient()
+        for precision in Self.backends {
+            GEMM.$precision.withValue(precision) {
+                let before = BF16ParameterCache.scope { matmul(x, w, transposeB: true).scalars }
+                for i in 0..<w.count { w.pointer[i] *= -2 }
+                let after = BF16ParameterCache.scope { matmul(x, w, transposeB: true).scalars }
+                let fresh = BF16ParameterCache.$isEnabled.withValue(false) { matmul(x, w, transposeB: true).scalars }
+                #expect(after == fresh, "\(precision): a stale copy was read")
+                #expect(after != before)
+                for i in 0..<w.count { w.pointer[i] /= -2 }
+            }
+        }
+    }
+
+    /// An activation unpacked for backward carries its packing (and so does a reshape of it), so
+    /// a product in backward reads those bits instead of converting the values again; the bits
+    /// are exactly the values.
+    @Test func anUnpackedActivationCarriesItsBits() {
+        var rng = RandomGenerator(seed: 10)
+        let activation = Tensor.uniform([3, 4], in: -1...1, using: &rng).requiringGradient() * 3
+        GEMM.$precision.withValue(Self.bf16) {
+            let unpacked = SavedTensor(activation).unpacked()
+            let bits = BF16ParameterCache.bits(for: unpacked.reshaped([12]))
+            #expect(bits != nil)
+            if let bits {
+                #expect((0..<12).map { BFloat16.float(bits.bits[$0]) } == unpacked.scalars)
+            }
+            #expect(BF16ParameterCache.bits(for: activation) == nil, "an activation has no bits of its own")
+        }
+    }
 }
+

@@ -46,4 +46,11 @@ public enum BFloat16 {
             }
         }
     }
+
+    /// Writes the float32 values of `count` bf16 bit patterns to `dst`.
+    public static func expand(_ src: UnsafePointer<UInt16>, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        Parallel.forEach(count, cost: 1) { range in
+            for i in range { dst[i] = float(src[i]) }
+        }
+    }
 }

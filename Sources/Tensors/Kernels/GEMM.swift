@@ -74,10 +74,17 @@ public enum GEMM {
 
     /// `C = alpha · op(A) · op(B) + beta · C`, split across threads when large, at the
     /// current `precision`.
+    ///
+    /// `aBF16`, `bBF16`: where the caller already has A's or B's values as bf16 bit patterns,
+    /// laid out as A or B are stored (row stride `lda` = the stored row length), the bf16 path
+    /// reads them instead of converting A or B (a parameter's copy for one training step, or
+    /// an activation kept packed for backward). Only a bf16 precision reads them; they must be
+    /// exactly `A`'s and `B`'s values rounded to bf16.
     public static func multiply(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        aBF16: UnsafePointer<UInt16>? = nil, bBF16: UnsafePointer<UInt16>? = nil
     ) {
         if m == 0 || n == 0 { return }
         if k == 0 {
@@ -96,7 +103,7 @@ public enum GEMM {
         case .bf16(let backend):
             multiplyBF16(backend: backend, transposeA: transposeA, transposeB: transposeB,
                          m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                         beta: beta, c: c, ldc: ldc)
+                         beta: beta, c: c, ldc: ldc, aBF16: aBF16, bBF16: bBF16)
         }
     }
 
@@ -160,16 +167,23 @@ public enum GEMM {
     static func multiplyBF16(
         backend: BF16Backend, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+        aBF16: UnsafePointer<UInt16>? = nil, bBF16: UnsafePointer<UInt16>? = nil
     ) {
         let (aRows, aColumns) = transposeA ? (k, m) : (m, k)
         let (bRows, bColumns) = transposeB ? (n, k) : (k, n)
+        precondition(aBF16 == nil || lda == aColumns, "bf16 bits of A must be stored as A is, unstrided")
+        precondition(bBF16 == nil || ldb == bColumns, "bf16 bits of B must be stored as B is, unstrided")
         switch backend {
         case .emulated:
+            // Given bits are expanded (the same rounded values), so that the code that hands
+            // them over runs, and is checked, on any CPU.
             let a16 = Tensor(uninitializedShape: [aRows * aColumns])
             let b16 = Tensor(uninitializedShape: [bRows * bColumns])
-            BFloat16.roundBlock(a, rows: aRows, columns: aColumns, ld: lda, into: a16.pointer)
-            BFloat16.roundBlock(b, rows: bRows, columns: bColumns, ld: ldb, into: b16.pointer)
+            if let aBF16 { BFloat16.expand(aBF16, count: aRows * aColumns, into: a16.pointer) }
+            else { BFloat16.roundBlock(a, rows: aRows, columns: aColumns, ld: lda, into: a16.pointer) }
+            if let bBF16 { BFloat16.expand(bBF16, count: bRows * bColumns, into: b16.pointer) }
+            else { BFloat16.roundBlock(b, rows: bRows, columns: bColumns, ld: ldb, into: b16.pointer) }
             split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                   a: UnsafePointer(a16.pointer), lda: aColumns, b: UnsafePointer(b16.pointer),
                   ldb: bColumns, c: c, ldc: ldc) { m, n, a, b, c in
@@ -177,20 +191,18 @@ public enum GEMM {
                     a: a, lda: aColumns, b: b, ldb: bColumns, beta: beta, c: c, ldc: ldc)
             }
         case .oneDNN:
-            // bf16 scratch as halves of pooled fp32 buffers.
-            let aScratch = Tensor(uninitializedShape: [(aRows * aColumns + 1) / 2])
-            let bScratch = Tensor(uninitializedShape: [(bRows * bColumns + 1) / 2])
-            let a16 = UnsafeMutableRawPointer(aScratch.pointer).assumingMemoryBound(to: UInt16.self)
-            let b16 = UnsafeMutableRawPointer(bScratch.pointer).assumingMemoryBound(to: UInt16.self)
-            BFloat16.convertBlock(a, rows: aRows, columns: aColumns, ld: lda, into: a16)
-            BFloat16.convertBlock(b, rows: bRows, columns: bColumns, ld: ldb, into: b16)
+            // bf16 scratch as halves of pooled fp32 buffers, for the operands not given as bits.
+            let aScratch = aBF16 == nil ? Tensor(uninitializedShape: [(aRows * aColumns + 1) / 2]) : nil
+            let bScratch = bBF16 == nil ? Tensor(uninitializedShape: [(bRows * bColumns + 1) / 2]) : nil
+            let a16 = aBF16 ?? UnsafePointer(converted(a, rows: aRows, columns: aColumns, ld: lda, into: aScratch!))
+            let b16 = bBF16 ?? UnsafePointer(converted(b, rows: bRows, columns: bColumns, ld: ldb, into: bScratch!))
             // oneDNN writes op(A)·op(B); alpha and beta are applied here when they are not 1, 0.
             let direct = alpha == 1 && beta == 0
             let product = direct ? nil : Tensor(uninitializedShape: [m * n])
             let out = product?.pointer ?? c
             let ldo = direct ? ldc : n
             split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                  a: UnsafePointer(a16), lda: aColumns, b: UnsafePointer(b16), ldb: bColumns,
+                  a: a16, lda: aColumns, b: b16, ldb: bColumns,
                   c: out, ldc: ldo) { m, n, a, b, c in
                 do {
                     try OneDNN.multiply(type: .bf16, transposeA: transposeA, transposeB: transposeB,
@@ -211,6 +223,14 @@ public enum GEMM {
                 }
             }
         }
+    }
+
+    /// `src` converted to bf16 bits in `scratch` (which holds at least half as many floats).
+    private static func converted(_ src: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int,
+                                  into scratch: Tensor) -> UnsafeMutablePointer<UInt16> {
+        let bits = UnsafeMutableRawPointer(scratch.pointer).assumingMemoryBound(to: UInt16.self)
+        BFloat16.convertBlock(src, rows: rows, columns: columns, ld: ld, into: bits)
+        return bits
     }
 
     /// `count` independent products, the i-th reading A, B and writing C at the given element

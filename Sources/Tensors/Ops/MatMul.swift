@@ -21,9 +21,17 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
         precondition(k == bk, "matmul: \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "") do not align")
         let outShape = transposeA ? [a.shape[1], n] : Array(a.shape.dropLast()) + [n]
         out = Tensor(uninitializedShape: outShape)
+        // Under bf16, operands whose bf16 bits exist already (a parameter's copy for this step,
+        // an activation kept packed for backward) are not converted again.
+        var aBits: PackedBF16? = nil, bBits: PackedBF16? = nil
+        if case .bf16 = GEMM.precision {
+            aBits = BF16ParameterCache.bits(for: a)
+            bBits = BF16ParameterCache.bits(for: b)
+        }
         GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                       a: a.pointer, lda: a.shape[a.rank - 1], b: b.pointer, ldb: b.shape[1],
-                      c: out.pointer, ldc: n)
+                      c: out.pointer, ldc: n, aBF16: aBits?.bits, bBF16: bBits?.bits)
+        withExtendedLifetime((aBits, bBits)) {}
     } else {
         precondition(a.rank == b.rank && a.shape.dropLast(2) == b.shape.dropLast(2),
                      "batched matmul needs equal batch axes; got \(a.shape) and \(b.shape)")

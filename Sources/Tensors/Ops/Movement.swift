@@ -12,6 +12,7 @@ extension Tensor {
         }
         precondition(Shape.count(s) == count, "cannot reshape \(shape) to \(newShape)")
         let out = Tensor(shape: s, storage: storage)
+        out.exactBF16 = exactBF16  // the same values
         let inputShape = shape
         return out.recorded(from: [self]) { g in [g.reshaped(inputShape)] }
     }
