@@ -23,6 +23,9 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var cellAccuracyPerStep: [Double]
     /// Whether examples stopped when the Q head said halt (the model's halting rule).
     public var haltEarly: Bool
+    /// With `haltEarly`: the halting margin a step had to exceed to stop (0: the model's own
+    /// rule); nil when every example ran every step.
+    public var haltMargin: Double? = nil
     public var maxSteps: Int
     /// Fraction of halted examples whose Q head was right about being solved.
     public var qHaltAccuracy: Double
@@ -46,7 +49,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
         case count, exactAccuracy = "exact_accuracy", cellAccuracy = "cell_accuracy"
         case changedCellAccuracy = "changed_cell_accuracy", meanSteps = "mean_steps"
         case exactAccuracyPerStep = "exact_accuracy_per_step", cellAccuracyPerStep = "cell_accuracy_per_step"
-        case haltEarly = "halt_early", maxSteps = "max_steps", qHaltAccuracy = "q_halt_accuracy", seconds, arc
+        case haltEarly = "halt_early", haltMargin = "halt_margin", maxSteps = "max_steps", qHaltAccuracy = "q_halt_accuracy", seconds, arc
         case sudokuViews = "sudoku_views", trajectories
     }
 }
@@ -139,14 +142,15 @@ public enum Evaluator {
     /// Runs up to `steps` evaluation ACT steps on a batch and returns each row's trace.
     ///
     /// With `haltEarly`, a row stops at the first step where its Q head says halt
-    /// (the model's halting rule) and leaves the batch, so later steps compute only the rows still
+    /// (the model's halting rule; with `haltMargin` m, where its margin exceeds m instead of 0:
+    /// surer before it stops) and leaves the batch, so later steps compute only the rows still
     /// thinking: evaluation cost follows the Q head. Its trace then ends at that step. `until`,
     /// when given, stops a row the same way when it returns true for (the row, its step), e.g.
     /// when a checker accepts the answer. `withConfidence` fills each step's `confidence`.
     /// `startNoise` (one per row) perturbs each row's initial states
     /// (`AdaptiveComputation.startNoise`), for test-time trajectories.
     public static func trace(model: any ReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
-                             steps: Int, haltEarly: Bool = false, withConfidence: Bool = false,
+                             steps: Int, haltEarly: Bool = false, haltMargin: Float = 0, withConfidence: Bool = false,
                              startNoise: [(scale: Float, seed: UInt64)]? = nil,
                              until: ((_ row: Int, _ step: ReasoningStep) -> Bool)? = nil) -> [[ReasoningStep]] {
         let c = model.reasoningConfiguration
@@ -177,7 +181,7 @@ public enum Evaluator {
                                              confidence: withConfidence ? Array(confidence[(row * s)..<((row + 1) * s)]) : [],
                                              halting: c.halting)
                     traces[active[row]].append(step)
-                    let stop = (haltEarly && step.halts) || (until?(active[row], step) ?? false)
+                    let stop = (haltEarly && step.haltMargin > haltMargin) || (until?(active[row], step) ?? false)
                     if !stop { keep.append(row) }
                 }
                 if keep.isEmpty { break }
@@ -220,7 +224,7 @@ public enum Evaluator {
     /// batching, and the counts are summed over the ranks before the report is formed; the counts are integers, so the report's accuracies
     /// equal one process's exactly.
     public static func evaluate(model: any ReasoningModel, split: DatasetSplit, batchSize: Int,
-                                maxSteps: Int? = nil, haltEarly: Bool = false, limit: Int? = nil,
+                                maxSteps: Int? = nil, haltEarly: Bool = false, haltMargin: Float = 0, limit: Int? = nil,
                                 communicator: any Communicator = LocalCommunicator(),
                                 progress: (Int, Int) -> Void = { _, _ in },
                                 onExample: (_ batch: DatasetBatch, _ row: Int, _ step: ReasoningStep) -> Void = { _, _, _ in })
@@ -242,7 +246,7 @@ public enum Evaluator {
             seen += rows
             if index % communicator.size != communicator.rank { continue }
             let traces = trace(model: model, inputs: batch.inputs, puzzleIdentifiers: batch.puzzleIdentifiers,
-                               steps: steps, haltEarly: haltEarly)
+                               steps: steps, haltEarly: haltEarly, haltMargin: haltMargin)
             for row in 0..<rows {
                 let labels = batch.labels[(row * s)..<((row + 1) * s)]
                 let inputs = batch.inputs[(row * s)..<((row + 1) * s)]
@@ -299,6 +303,7 @@ public enum Evaluator {
             exactAccuracyPerStep: exactPerStep.map { $0 / n }, cellAccuracyPerStep: cellsPerStep.map { $0 / max(cells, 1) },
             haltEarly: haltEarly, maxSteps: steps, qHaltAccuracy: qRight / n,
             seconds: Date().timeIntervalSince(start))
+        if haltEarly { report.haltMargin = Double(haltMargin) }
         if let maze, maze.count > 0 {
             report.maze = maze
             report.mazeShortestPathAccuracy = maze.shortestAccuracy

@@ -195,6 +195,9 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["train", "--resume", "r", "lr=1"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt", "soon"]) }
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--max-steps", "0"]) }
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt-margin", "2"]) }  // needs --halt early
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt", "early", "--halt-margin", "nan"]) }
+        #expect(try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt", "early", "--halt-margin", "2"]) is EvalCommand)
         let solve = try #require(try HRMCommand.parseAsRoot(["solve", String(repeating: ".", count: 81)]) as? SolveCommand)
         #expect(solve.checkpoint == nil, "without --checkpoint a Sudoku goes to the shipped model")
         #expect(try shippedSudokuModel().hasSuffix("models/sudoku-9x9-trm"), "the TRM, found from the build folder")

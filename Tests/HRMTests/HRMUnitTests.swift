@@ -231,7 +231,7 @@ import Tensors
 }
 
 @Suite struct EarlyHaltTests {
-    @Test func finishedRowsLeaveTheBatchWithoutChangingAnyAnswer() {
+    @Test func finishedRowsLeaveTheBatchWithoutChangingAnyAnswer() throws {
         var rng = RandomGenerator(seed: 12)
         var c = HRMConfiguration.tiny
         c.haltMaxSteps = 6
@@ -256,6 +256,18 @@ import Tensors
             }
         }
         #expect(lengths.count > 1, "rows should halt at different steps for this test to mean something")
+
+        // With a margin, a row stops where q_halt − q_continue first exceeds it: later, or never.
+        let margins = full.flatMap { $0.map(\.haltMargin) }.filter { $0 > 0 }.sorted()
+        let m = try #require(margins.dropFirst(margins.count / 2).first, "no step says halt")
+        let surer = Evaluator.trace(model: model, inputs: tokens, puzzleIdentifiers: ids, steps: 6, haltEarly: true, haltMargin: m)
+        var later = 0
+        for row in 0..<b {
+            let stop = (full[row].firstIndex { $0.qHalt - $0.qContinue > m } ?? 5) + 1
+            #expect(surer[row].count == stop)
+            if stop > early[row].count { later += 1 }
+        }
+        #expect(later > 0, "a margin above some rows' first halt must keep them thinking")
     }
 }
 

@@ -123,7 +123,7 @@ import TestSupport
         var rng = RandomGenerator(seed: 8)
         let x = Tensor.uniform([5, 12], in: -1...1, using: &rng)
         let w = Tensor.uniform([12, 12], in: -0.5...0.5, using: &rng).requiringGradient()
-        let v = Tensor.uniform([3, 12], in: -0.5...0.5, using: &rng).requiringGradient()
+        let v = Tensor.uniform([6, 12], in: -0.5...0.5, using: &rng).requiringGradient()
         for precision in Self.backends {
             func run(cached: Bool) -> (values: [[Float]], conversions: Int?) {
                 BF16ParameterCache.$isEnabled.withValue(cached) {
@@ -143,6 +143,21 @@ import TestSupport
             #expect(plain.conversions == nil)
             #expect(cached.values == plain.values, "\(precision): the cache changed a value")
         }
+    }
+
+    /// A weight smaller than the activation it multiplies (a large batch) is not copied: the
+    /// copy would cost memory and save little.
+    @Test func aParameterSmallerThanItsPartnerIsNotCopied() {
+        var rng = RandomGenerator(seed: 11)
+        let x = Tensor.uniform([40, 12], in: -1...1, using: &rng)
+        let w = Tensor.uniform([12, 12], in: -0.5...0.5, using: &rng).requiringGradient()
+        let conversions = GEMM.$precision.withValue(Self.bf16) {
+            BF16ParameterCache.scope {
+                _ = matmul(x, w, transposeB: true)
+                return BF16ParameterCache.current?.conversions
+            }
+        }
+        #expect(conversions == 0)
     }
 
     /// A scope's copies end with it: a parameter changed between two scopes (as the optimizer
@@ -172,12 +187,12 @@ import TestSupport
         let activation = Tensor.uniform([3, 4], in: -1...1, using: &rng).requiringGradient() * 3
         GEMM.$precision.withValue(Self.bf16) {
             let unpacked = SavedTensor(activation).unpacked()
-            let bits = BF16ParameterCache.bits(for: unpacked.reshaped([12]))
+            let bits = BF16ParameterCache.bits(for: unpacked.reshaped([12]), partner: 100)
             #expect(bits != nil)
             if let bits {
                 #expect((0..<12).map { BFloat16.float(bits.bits[$0]) } == unpacked.scalars)
             }
-            #expect(BF16ParameterCache.bits(for: activation) == nil, "an activation has no bits of its own")
+            #expect(BF16ParameterCache.bits(for: activation, partner: 1) == nil, "an activation has no bits of its own")
         }
     }
 }

@@ -12,7 +12,7 @@ in bf16 with fp32 accumulation, fp32 master weights, optimizer and losses; the s
 `hrm bench model --precision bf16`.
 
 Usage: bench_torch.py --mode train|eval --batch N [--repeat K] [--threads 2] [--precision fp32|bf16]
-                      [--preset sudoku|trm-sudoku|trm-sudoku-att]
+                      [--preset sudoku|trm-sudoku|trm-sudoku-att|trm-sudoku-small]
 """
 import contextlib
 import argparse
@@ -37,7 +37,10 @@ TRM_SUDOKU = {"batch_size": 1, "seq_len": 81, "puzzle_emb_ndim": 512, "num_puzzl
               "pos_encodings": "none", "mlp_t": True, "puzzle_emb_len": 16, "rms_norm_eps": 1e-5,
               "rope_theta": 10000.0, "halt_max_steps": 16, "halt_exploration_prob": 0.0}
 PRESETS = {"sudoku": SUDOKU, "trm-sudoku": TRM_SUDOKU,
-           "trm-sudoku-att": dict(TRM_SUDOKU, pos_encodings="rope", mlp_t=False)}
+           "trm-sudoku-att": dict(TRM_SUDOKU, pos_encodings="rope", mlp_t=False),
+           # the shipped models/sudoku-9x9-trm's shape (hrm bench model --preset trm-sudoku-small)
+           "trm-sudoku-small": dict(TRM_SUDOKU, hidden_size=64, puzzle_emb_ndim=64, num_heads=2, H_cycles=2,
+                                    L_cycles=3, puzzle_emb_len=4, rope_theta=314.0)}
 BUFFERS = ("H_init", "L_init", "puzzle_emb.weights")
 
 

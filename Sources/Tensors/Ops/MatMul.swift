@@ -25,8 +25,8 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
         // an activation kept packed for backward) are not converted again.
         var aBits: PackedBF16? = nil, bBits: PackedBF16? = nil
         if case .bf16 = GEMM.precision {
-            aBits = BF16ParameterCache.bits(for: a)
-            bBits = BF16ParameterCache.bits(for: b)
+            aBits = BF16ParameterCache.bits(for: a, partner: b.count)
+            bBits = BF16ParameterCache.bits(for: b, partner: a.count)
         }
         GEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                       a: a.pointer, lda: a.shape[a.rank - 1], b: b.pointer, ldb: b.shape[1],
