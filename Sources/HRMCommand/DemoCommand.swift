@@ -427,14 +427,14 @@ struct DemoCommand: ParsableCommand {
         let solver = Solver(model: model)
         // The shortest path's cells, S and G included (the stored solution marks one).
         func pathLength(_ solution: Maze) -> Int { solution.cells.filter { $0 == .path }.count + 2 }
-        var chosen: (pair: (puzzle: Maze, solution: Maze), solution: Solution<Maze>)? = nil
+        var chosen: (pair: (puzzle: Maze, solution: Maze), solution: Solution<Maze>, length: Int)? = nil
         for pair in fresh.prefix(50) {
             let s = try solver.solve(pair.puzzle)
-            if s.isVerified == true, pathLength(pair.solution) > chosen.map({ pathLength($0.pair.solution) }) ?? 0 { chosen = (pair, s) }
+            let length = pathLength(pair.solution)
+            if s.isVerified == true, length > chosen?.length ?? 0 { chosen = (pair, s, length) }
         }
         let which = chosen == nil ? "the first fresh maze; the model gets it wrong" : "the fresh maze with the longest path, of the first 50, that it solves"
-        let (shown, solution) = try chosen ?? (fresh[0], solver.solve(fresh[0].puzzle))
-        let length = pathLength(shown.solution)
+        let (shown, solution, length) = try chosen ?? (fresh[0], solver.solve(fresh[0].puzzle), pathLength(fresh[0].solution))
         print("   One solve, step by step (\(which); shortest path \(length) cells, S and G included):")
         let truePath = Set(shown.solution.cells.indices.filter { shown.solution.cells[$0] == .path })
         // One line per step, runs of steps that mark the same cells as one line.

@@ -146,10 +146,13 @@ struct EvalCommand: ParsableCommand {
                       + String(format: "%6d  %.4f  %.4f", b.count, b.exactAccuracy, b.shortestAccuracy))
             }
         }
-        print(String(format: "mean ACT steps   %.2f of %d%@", report.meanSteps, report.maxSteps,
-                     report.haltEarly ? String(format: " (halting early%@ saves %.0f%% of the compute)",
-                                               (report.haltMargin ?? 0) == 0 ? "" : String(format: " at margin %g", report.haltMargin!),
-                                               100 * (1 - report.meanSteps / Double(report.maxSteps))) : ""))
+        var saved = ""
+        if report.haltEarly {
+            let margin = report.haltMargin ?? 0
+            saved = String(format: " (halting early%@ saves %.0f%% of the compute)", margin == 0 ? "" : String(format: " at margin %g", margin),
+                           100 * (1 - report.meanSteps / Double(report.maxSteps)))
+        }
+        print(String(format: "mean ACT steps   %.2f of %d%@", report.meanSteps, report.maxSteps, saved))
         if let v = report.sudokuViews {
             print(String(format: "with up to %@ until the rules accept an answer: exact accuracy %.4f (%.2f views, %.2f asks, %.1f ACT steps per puzzle; %.1f s)",
                          viewsAndRounds(v.views, v.rounds), v.exactAccuracy, v.meanViewsTried, v.meanAsks, v.meanSteps, v.seconds))

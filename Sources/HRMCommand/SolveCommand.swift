@@ -161,14 +161,14 @@ struct SolveCommand: ParsableCommand {
         if pageOnly || !json { print("wrote \(html)") }
     }
 
-    /// What the classical solver says of a Sudoku answer (a puzzle with several solutions has
-    /// no single right answer, and is said to be one).
     /// What the classical checker says of a maze answer (also the demo's words).
     static func mazeVerdict(_ s: Solution<Maze>) -> String {
         s.isVerified == true ? "the classical checker accepts it: a valid shortest path"
                              : "the classical checker rejects it: not a valid shortest path"
     }
 
+    /// What the classical solver says of a Sudoku answer (a puzzle with several solutions has
+    /// no single right answer, and is said to be one).
     static func sudokuVerdict(_ s: Solution<Sudoku>) -> String {
         if s.hasUniqueSolution == false {
             return "this puzzle has more than one solution (the classical solver finds at least two), so there is no single right answer; the model's answer "

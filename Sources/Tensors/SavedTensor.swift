@@ -65,7 +65,8 @@ final class PackedBF16 {
     /// Number of bf16 values.
     let count: Int
 
-    private init(_ tensor: Tensor) {
+    /// A packing of its own (`packing` shares one by storage); `BF16ParameterCache` makes these.
+    fileprivate init(_ tensor: Tensor) {
         count = tensor.count
         storage = Storage(count: (count + 1) / 2)
         // Rows of the last axis, so the conversion splits across cores.
@@ -109,9 +110,6 @@ final class PackedBF16 {
         UnsafePointer(UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self))
     }
 
-    /// A fresh packing of `tensor`, shared with no one (`packing` shares by storage).
-    static func fresh(_ tensor: Tensor) -> PackedBF16 { PackedBF16(tensor) }
-
     /// Packings by the storage they were made from; both sides weak, so an entry never keeps
     /// memory alive (a dead one is swept, or replaced when its storage's identifier is reused).
     private struct Entry {
@@ -150,7 +148,7 @@ extension Tensor {
 /// parameter is written inside the scope (the optimizer runs after it ends).
 public final class BF16ParameterCache: @unchecked Sendable {
     @TaskLocal static var current: BF16ParameterCache?
-    /// Turns the cache off (nil or true: on), for the tests that compare the two.
+    /// false turns the cache off, for the tests that compare the two.
     @TaskLocal static var isEnabled = true
 
     private var entries: [ObjectIdentifier: (storage: Storage, packed: PackedBF16)] = [:]
@@ -182,7 +180,7 @@ public final class BF16ParameterCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let entry = entries[key], entry.packed.count == tensor.count { return entry.packed }
-        let packed = PackedBF16.fresh(tensor)
+        let packed = PackedBF16(tensor)
         entries[key] = (tensor.storage, packed)
         conversions += 1
         return packed

@@ -191,11 +191,9 @@ public enum GEMM {
                     a: a, lda: aColumns, b: b, ldb: bColumns, beta: beta, c: c, ldc: ldc)
             }
         case .oneDNN:
-            // bf16 scratch as halves of pooled fp32 buffers, for the operands not given as bits.
-            let aScratch = aBF16 == nil ? Tensor(uninitializedShape: [(aRows * aColumns + 1) / 2]) : nil
-            let bScratch = bBF16 == nil ? Tensor(uninitializedShape: [(bRows * bColumns + 1) / 2]) : nil
-            let a16 = aBF16 ?? UnsafePointer(converted(a, rows: aRows, columns: aColumns, ld: lda, into: aScratch!))
-            let b16 = bBF16 ?? UnsafePointer(converted(b, rows: bRows, columns: bColumns, ld: ldb, into: bScratch!))
+            let (aScratch, a16) = bits(of: a, rows: aRows, columns: aColumns, ld: lda, given: aBF16)
+            let (bScratch, b16) = bits(of: b, rows: bRows, columns: bColumns, ld: ldb, given: bBF16)
+            defer { withExtendedLifetime((aScratch, bScratch)) {} }
             // oneDNN writes op(A)·op(B); alpha and beta are applied here when they are not 1, 0.
             let direct = alpha == 1 && beta == 0
             let product = direct ? nil : Tensor(uninitializedShape: [m * n])
@@ -225,12 +223,15 @@ public enum GEMM {
         }
     }
 
-    /// `src` converted to bf16 bits in `scratch` (which holds at least half as many floats).
-    private static func converted(_ src: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int,
-                                  into scratch: Tensor) -> UnsafeMutablePointer<UInt16> {
+    /// An operand's bf16 bits: `given` when the caller has them, else `src` converted into
+    /// scratch (half of a pooled fp32 buffer), which the caller keeps alive while it reads them.
+    private static func bits(of src: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int,
+                             given: UnsafePointer<UInt16>?) -> (scratch: Tensor?, bits: UnsafePointer<UInt16>) {
+        if let given { return (nil, given) }
+        let scratch = Tensor(uninitializedShape: [(rows * columns + 1) / 2])
         let bits = UnsafeMutableRawPointer(scratch.pointer).assumingMemoryBound(to: UInt16.self)
         BFloat16.convertBlock(src, rows: rows, columns: columns, ld: ld, into: bits)
-        return bits
+        return (scratch, UnsafePointer(bits))
     }
 
     /// `count` independent products, the i-th reading A, B and writing C at the given element
