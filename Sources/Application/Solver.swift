@@ -26,8 +26,7 @@ public struct Solution<Puzzle> {
     public var steps: [Puzzle]
     /// The raw trace: predictions and Q values per step.
     public var trace: [ReasoningStep]
-    /// The step (1-based) whose answer is `answer`: the last (or, with `Solver.haltEarly`, the
-    /// first where the model's halting rule says halt, else the last).
+    /// The step (1-based) whose answer is `answer`: the last, or the one `Solver.answer` picks.
     public var haltStep: Int
     /// Whether the classical verifier accepts `answer` (nil where there is none, e.g. ARC
     /// without a known output).
@@ -65,13 +64,14 @@ public final class Solver {
     public let model: any ReasoningModel
     /// ACT steps to run (default: the model's halt_max_steps).
     public var maxSteps: Int
-    /// Where the model alone answers: false (the default) after `maxSteps`, as the reference
-    /// evaluates and as `hrm eval` measures "the model alone"; true at the first step its
-    /// halting rule says halt (HRM: q_halt > q_continue; TRM: q_halt > 0), the compute saver
-    /// (`hrm eval --halt early`). The shipped TRM's Q head can say halt one step early (the
-    /// classic puzzle in the README: q_halt +1.7 at step 1 with one cell wrong, right from
-    /// step 2), so early halting costs it accuracy.
-    public var haltEarly = false
+    /// Which step answers: `.last` (the default), after `maxSteps`, as the reference evaluates
+    /// and as `hrm eval` measures "the model alone"; `.early` the first step its halting rule
+    /// says halt (HRM: q_halt > q_continue; TRM: q_halt > 0), the compute saver (`hrm solve
+    /// --halt early`), or `.firstHalt(margin:)` the first whose margin exceeds a larger one
+    /// (`--halt-margin`). The shipped TRM's Q head can say halt one step early (the classic
+    /// puzzle in the README: q_halt +1.7 at step 1 with one cell wrong, right from step 2), so
+    /// early halting at margin 0 costs it accuracy.
+    public var answer: AnswerStep = .last
     /// Sudoku: views to ask until the rules accept an answer (`SudokuViews`; the rules, not the
     /// Q head, then say when each view stops); 1 asks the model alone.
     public var views = 1
@@ -103,8 +103,7 @@ public final class Solver {
     private func run(_ tokens: [UInt8], identifier: Int32 = 0) -> (trace: [ReasoningStep], halt: Int) {
         let trace = Evaluator.trace(model: model, inputs: tokens.map(Int32.init), puzzleIdentifiers: [identifier],
                                     steps: maxSteps, withConfidence: true)[0]
-        let halt = haltEarly ? trace.firstIndex(where: \.halts) ?? (trace.count - 1) : trace.count - 1
-        return (trace, halt)
+        return (trace, answer.index(in: trace))
     }
 
     /// - Parameter kind: the puzzle kind with its article ("a maze", "an ARC task").

@@ -212,7 +212,7 @@ struct DemoCommand: ParsableCommand {
             evalBar.update(done)
         }
         evalBar.finish()
-        let (early, earlyBuckets) = Evaluator.evaluateByDifficulty(model: package.model, split: split, batchSize: 64, haltEarly: true)
+        let (early, earlyBuckets) = Evaluator.evaluateByDifficulty(model: package.model, split: split, batchSize: 64, answer: .early)
         // The same puzzles again, each asked in up to `views` views × `rounds` rounds until the rules accept an answer.
         let viewStart = Date()
         let viewBar = ProgressBar("   up to \(viewsAndRounds(views, rounds))", total: puzzles, unit: "puzzles")
@@ -288,7 +288,7 @@ struct DemoCommand: ParsableCommand {
         var rng = SplitMix(seed: seed &+ 1)
         let split = SudokuDataset.build(train: [], test: hard, augmentations: 0, using: &rng).splits["test"]!
         let alone = Evaluator.evaluate(model: model, split: split, batchSize: 64)
-        let early = Evaluator.evaluate(model: model, split: split, batchSize: 64, haltEarly: true)
+        let early = Evaluator.evaluate(model: model, split: split, batchSize: 64, answer: .early)
         print("   on \(hard.count) fresh rated-hard Sudokus (the classical solver backtracks ≥ \(minRating) times, Sudoku-Extreme's difficulty; seed \(seed &+ 1)):")
         print("   mode                                          exact   model calls per puzzle")
         func line(_ name: String, _ exact: Double, _ calls: Double, _ note: String = "") {

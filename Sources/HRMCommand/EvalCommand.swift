@@ -55,14 +55,23 @@ struct EvalCommand: ParsableCommand {
     var submission: String = "submission.json"
     @OptionGroup var output: ForceOption
 
-    enum HaltMode: String, ExpressibleByArgument, CaseIterable { case max, early }
+    enum HaltMode: String, ExpressibleByArgument, CaseIterable {
+        case max, early
+        /// The answering step for this mode and `--halt-margin`.
+        func answer(margin: Float) -> AnswerStep { self == .early ? .firstHalt(margin: margin) : .last }
+    }
+
+    /// `--halt-margin` applies only with `--halt early` and must be a number.
+    static func validateHalting(_ halt: HaltMode, margin: Float) throws {
+        if margin != 0 && halt != .early { throw ValidationError("--halt-margin applies only with --halt early.") }
+        guard margin.isFinite else { throw ValidationError("--halt-margin must be a finite number; got \(margin).") }
+    }
 
     func validate() throws {
         guard ["test", "train"].contains(split) else { throw ValidationError("--split must be test or train; got '\(split)'.") }
         if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1; got \(l).") }
-        if haltMargin != 0 && halt != .early { throw ValidationError("--halt-margin applies only with --halt early.") }
-        guard haltMargin.isFinite else { throw ValidationError("--halt-margin must be a finite number; got \(haltMargin).") }
+        try Self.validateHalting(halt, margin: haltMargin)
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1; got \(batch).") }
         guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
         guard (1...16).contains(rounds) else { throw ValidationError("--rounds must be 1 to 16; got \(rounds).") }
@@ -95,7 +104,7 @@ struct EvalCommand: ParsableCommand {
         var scorer = ARCScorer(identifiers: dataset.identifiers)
         var sudokus: [(puzzle: Sudoku, solution: Sudoku)] = []
         var report = Evaluator.evaluate(model: model, split: s, batchSize: batch, maxSteps: maxSteps,
-                                        haltEarly: halt == .early, haltMargin: haltMargin, limit: limit,
+                                        answer: halt.answer(margin: haltMargin), limit: limit,
                                         progress: { done, _ in bar?.update(done) }) { b, row, step in
             if checked || trajectories {
                 func sudoku(_ tokens: [Int32]) -> Sudoku { SudokuDataset.sudoku(tokens: tokens[(row * 81)..<((row + 1) * 81)].map { UInt8(clamping: $0) }) }

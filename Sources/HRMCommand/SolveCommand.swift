@@ -16,7 +16,7 @@ struct SolveCommand: ParsableCommand {
             Sudoku, a maze (rows of '#', ' ', 'S', 'G') or an ARC task (.json). The trace shows \
             the predicted grid after each ACT step, the cells that changed, and what the halting rule compares (HRM: q_halt − q_continue; TRM: q_halt; \
             it says halt where that is > 0). The answer is the last step's, as `hrm eval` measures the \
-            model alone; --halt early answers at the first step the Q head says halt instead. Sudokus \
+            model alone; --halt early answers at the first step the Q head says halt instead (--halt-margin M: the first step past M). Sudokus \
             and mazes are then checked by the classical verifier.
 
             Without --checkpoint a Sudoku goes to the shipped TRM model (sudoku-9x9-trm, the \
@@ -57,6 +57,8 @@ struct SolveCommand: ParsableCommand {
     var maxSteps: Int?
     @Option(help: "Where the answer is taken: max (after the last step, as eval measures the model alone) or early (the first step the Q head says halt).")
     var halt: EvalCommand.HaltMode = .max
+    @Option(help: "With --halt early: answer at the first step whose halting margin (HRM: q_halt − q_continue; TRM: q_halt) exceeds M rather than 0 (surer, later).")
+    var haltMargin: Float = 0
     @Option(help: "Sudoku only: views of the puzzle to ask until the rules accept an answer (1: the puzzle as given).")
     var views: Int = 1
     @Option(help: "Sudoku only: asks per view, the model's surest cells written in as givens between them (1: none).")
@@ -80,6 +82,7 @@ struct SolveCommand: ParsableCommand {
 
     func validate() throws {
         if let m = maxSteps, m < 1 { throw ValidationError("--max-steps must be at least 1; got \(m).") }
+        try EvalCommand.validateHalting(halt, margin: haltMargin)
         guard (1...64).contains(views) else { throw ValidationError("--views must be 1 to 64; got \(views).") }
         guard (1...16).contains(rounds) else { throw ValidationError("--rounds must be 1 to 16; got \(rounds).") }
         guard (0...10_000).contains(adapt) else { throw ValidationError("--adapt must be 0 to 10000 steps; got \(adapt).") }
@@ -108,7 +111,7 @@ struct SolveCommand: ParsableCommand {
         let solver = Solver(model: try loadModel(try checkpoint ?? ShippedModels.locate(isSudoku ? ShippedModels.defaultSudoku : ShippedModels.defaultMaze).path,
                                                  config: config, sequenceLength: isSudoku ? 81 : 900))
         if let maxSteps { solver.maxSteps = maxSteps }
-        solver.haltEarly = halt == .early
+        solver.answer = halt.answer(margin: haltMargin)
         let t = trajectoryOptions
         solver.trajectories = t.trajectories
         solver.trajectoryViews = t.perturbation.usesViews
@@ -284,20 +287,25 @@ func printTrace<P>(_ s: Solution<P>, cells: (P) -> [String], columns: Int, highl
         let now = cells(step)
         let changed = previous.map { p in zip(p, now).filter { $0 != $1 }.count } ?? now.count
         let firstHalt = s.trace.firstIndex(where: \.halts).map { $0 + 1 }
-        print(traceLine(s.trace[k], step: k + 1, changed: changed, isHaltStep: k + 1 == s.haltStep,
-                        isFirstHalt: k + 1 == firstHalt))
+        print(traceLine(s.trace[k], step: k + 1, changed: changed, isAnswer: k + 1 == s.haltStep,
+                        isLast: k + 1 == s.steps.count, isFirstHalt: k + 1 == firstHalt))
         print(TraceRenderer.grid(now, previous: previous, columns: columns, highlight: highlight))
         previous = now
     }
 }
 
 /// One step's line of the trace: what the halting rule compares, where the Q head first says
-/// halt, and the step whose answer is given.
-func traceLine(_ step: ReasoningStep, step k: Int, changed: Int, isHaltStep: Bool, isFirstHalt: Bool = false) -> String {
-    let stops = isHaltStep
-        ? (step.halts && isFirstHalt ? "  ← > 0: the model stops here" : "  ← the answer (its last step)")
-        : isFirstHalt ? "  ← > 0: the Q head says halt here (--halt early answers here)" : ""
-    return String(format: "step %d: %@ = %+.3f, %d cell(s) changed%@", k, step.halting.marginName, step.haltMargin, changed, stops)
+/// halt, and the step whose answer is given (the last, the first halt, or — with --halt-margin —
+/// the first step past the margin).
+func traceLine(_ step: ReasoningStep, step k: Int, changed: Int, isAnswer: Bool, isLast: Bool, isFirstHalt: Bool) -> String {
+    let note: String
+    switch (isAnswer, isFirstHalt) {
+    case (true, true): note = "  ← > 0: the model stops here"
+    case (true, false): note = isLast ? "  ← the answer (its last step)" : "  ← the answer (the first step past --halt-margin)"
+    case (false, true): note = "  ← > 0: the Q head says halt here (--halt early answers here)"
+    case (false, false): note = ""
+    }
+    return String(format: "step %d: %@ = %+.3f, %d cell(s) changed%@", k, step.halting.marginName, step.haltMargin, changed, note)
 }
 
 /// Grids of the reasoning trace with the cells that changed since the previous step marked.

@@ -136,21 +136,50 @@ public struct ReasoningStep: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey { case prediction, qHalt = "q_halt", qContinue = "q_continue" }
 }
 
+/// Which step of a trace gives the answer.
+public enum AnswerStep: Sendable, Equatable {
+    /// After every ACT step, as the reference evaluates ("the model alone").
+    case last
+    /// The first step whose halting margin (HRM: q_halt − q_continue; TRM: q_halt) exceeds
+    /// `margin` — 0 is the model's own halting rule; a larger margin stops surer and later —
+    /// or the last step if none does: the compute saver (`--halt early`, `--halt-margin`).
+    case firstHalt(margin: Float)
+
+    /// The model's own halting rule: the first step it says halt.
+    public static let early = AnswerStep.firstHalt(margin: 0)
+
+    /// Whether a row stops thinking at `step` (always false for `.last`: it runs every step).
+    public func stops(at step: ReasoningStep) -> Bool {
+        if case .firstHalt(let margin) = self { return step.haltMargin > margin }
+        return false
+    }
+
+    /// The index in `trace` of the step whose prediction is the answer.
+    public func index(in trace: [ReasoningStep]) -> Int {
+        trace.firstIndex(where: stops(at:)) ?? (trace.count - 1)
+    }
+
+    /// The margin of `.firstHalt`; nil for `.last`.
+    public var margin: Float? {
+        if case .firstHalt(let margin) = self { return margin }
+        return nil
+    }
+}
+
 /// Evaluation as the reference runs it — every example for `maxSteps` ACT steps — and the
 /// early-halting variant that stops each example when its Q head says halt.
 public enum Evaluator {
     /// Runs up to `steps` evaluation ACT steps on a batch and returns each row's trace.
     ///
-    /// With `haltEarly`, a row stops at the first step where its Q head says halt
-    /// (the model's halting rule; with `haltMargin` m, where its margin exceeds m instead of 0:
-    /// surer before it stops) and leaves the batch, so later steps compute only the rows still
-    /// thinking: evaluation cost follows the Q head. Its trace then ends at that step. `until`,
+    /// With `answer` `.firstHalt`, a row stops at the first step whose halting margin exceeds
+    /// the given one (`AnswerStep.early`: where its Q head says halt) and leaves the batch, so
+    /// later steps compute only the rows still thinking: evaluation cost follows the Q head. Its trace then ends at that step. `until`,
     /// when given, stops a row the same way when it returns true for (the row, its step), e.g.
     /// when a checker accepts the answer. `withConfidence` fills each step's `confidence`.
     /// `startNoise` (one per row) perturbs each row's initial states
     /// (`AdaptiveComputation.startNoise`), for test-time trajectories.
     public static func trace(model: any ReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
-                             steps: Int, haltEarly: Bool = false, haltMargin: Float = 0, withConfidence: Bool = false,
+                             steps: Int, answer: AnswerStep = .last, withConfidence: Bool = false,
                              startNoise: [(scale: Float, seed: UInt64)]? = nil,
                              until: ((_ row: Int, _ step: ReasoningStep) -> Bool)? = nil) -> [[ReasoningStep]] {
         let c = model.reasoningConfiguration
@@ -181,7 +210,7 @@ public enum Evaluator {
                                              confidence: withConfidence ? Array(confidence[(row * s)..<((row + 1) * s)]) : [],
                                              halting: c.halting)
                     traces[active[row]].append(step)
-                    let stop = (haltEarly && step.haltMargin > haltMargin) || (until?(active[row], step) ?? false)
+                    let stop = answer.stops(at: step) || (until?(active[row], step) ?? false)
                     if !stop { keep.append(row) }
                 }
                 if keep.isEmpty { break }
@@ -224,7 +253,7 @@ public enum Evaluator {
     /// batching, and the counts are summed over the ranks before the report is formed; the counts are integers, so the report's accuracies
     /// equal one process's exactly.
     public static func evaluate(model: any ReasoningModel, split: DatasetSplit, batchSize: Int,
-                                maxSteps: Int? = nil, haltEarly: Bool = false, haltMargin: Float = 0, limit: Int? = nil,
+                                maxSteps: Int? = nil, answer: AnswerStep = .last, limit: Int? = nil,
                                 communicator: any Communicator = LocalCommunicator(),
                                 progress: (Int, Int) -> Void = { _, _ in },
                                 onExample: (_ batch: DatasetBatch, _ row: Int, _ step: ReasoningStep) -> Void = { _, _, _ in })
@@ -246,7 +275,7 @@ public enum Evaluator {
             seen += rows
             if index % communicator.size != communicator.rank { continue }
             let traces = trace(model: model, inputs: batch.inputs, puzzleIdentifiers: batch.puzzleIdentifiers,
-                               steps: steps, haltEarly: haltEarly, haltMargin: haltMargin)
+                               steps: steps, answer: answer)
             for row in 0..<rows {
                 let labels = batch.labels[(row * s)..<((row + 1) * s)]
                 let inputs = batch.inputs[(row * s)..<((row + 1) * s)]
@@ -301,9 +330,9 @@ public enum Evaluator {
             count: done, exactAccuracy: exact / n, cellAccuracy: cellsRight / max(cells, 1),
             changedCellAccuracy: changedRight / max(changed, 1), meanSteps: stepsUsed / n,
             exactAccuracyPerStep: exactPerStep.map { $0 / n }, cellAccuracyPerStep: cellsPerStep.map { $0 / max(cells, 1) },
-            haltEarly: haltEarly, maxSteps: steps, qHaltAccuracy: qRight / n,
+            haltEarly: answer != .last, maxSteps: steps, qHaltAccuracy: qRight / n,
             seconds: Date().timeIntervalSince(start))
-        if haltEarly { report.haltMargin = Double(haltMargin) }
+        report.haltMargin = answer.margin.map(Double.init)
         if let maze, maze.count > 0 {
             report.maze = maze
             report.mazeShortestPathAccuracy = maze.shortestAccuracy
@@ -330,14 +359,14 @@ extension Evaluator {
     /// `evaluate`, plus the same accuracies grouped by the number of cells to fill, in buckets
     /// of `bucketWidth` starting at multiples of it (e.g. 30–34, 35–39, …); empty buckets omitted.
     public static func evaluateByDifficulty(model: any ReasoningModel, split: DatasetSplit, batchSize: Int,
-                                            bucketWidth: Int = 5, maxSteps: Int? = nil, haltEarly: Bool = false,
+                                            bucketWidth: Int = 5, maxSteps: Int? = nil, answer: AnswerStep = .last,
                                             progress: (Int, Int) -> Void = { _, _ in })
         -> (report: EvaluationReport, buckets: [DifficultyBucket])
     {
         precondition(bucketWidth > 0)
         let s = split.metadata.sequenceLength
         var tally: [Int: (count: Int, exact: Int, right: Int, cells: Int)] = [:]
-        let report = evaluate(model: model, split: split, batchSize: batchSize, maxSteps: maxSteps, haltEarly: haltEarly,
+        let report = evaluate(model: model, split: split, batchSize: batchSize, maxSteps: maxSteps, answer: answer,
                               progress: progress) { batch, row, step in
             var blanks = 0, right = 0, exact = true
             for t in 0..<s {

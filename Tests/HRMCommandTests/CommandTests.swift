@@ -198,6 +198,9 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt-margin", "2"]) }  // needs --halt early
         #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt", "early", "--halt-margin", "nan"]) }
         #expect(try HRMCommand.parseAsRoot(["eval", "--checkpoint", "c", "--data", "d", "--halt", "early", "--halt-margin", "2"]) is EvalCommand)
+        #expect(throws: (any Error).self) { try HRMCommand.parseAsRoot(["solve", String(repeating: ".", count: 81), "--halt-margin", "2"]) }  // needs --halt early
+        let surer = try #require(try HRMCommand.parseAsRoot(["solve", String(repeating: ".", count: 81), "--halt", "early", "--halt-margin", "2"]) as? SolveCommand)
+        #expect(surer.halt.answer(margin: surer.haltMargin) == .firstHalt(margin: 2))
         let solve = try #require(try HRMCommand.parseAsRoot(["solve", String(repeating: ".", count: 81)]) as? SolveCommand)
         #expect(solve.checkpoint == nil, "without --checkpoint a Sudoku goes to the shipped model")
         #expect(try shippedSudokuModel().hasSuffix("models/sudoku-9x9-trm"), "the TRM, found from the build folder")
@@ -499,13 +502,15 @@ let lineBufferedOutput: Void = { setvbuf(stdout, nil, _IOLBF, 0) }()
     /// solutions what it is.
     @Test func solveShowsTheHaltRuleAndPuzzlesWithSeveralSolutions() throws {
         let step = ReasoningStep(prediction: [], qHalt: 0.4, qContinue: 1.2)
-        #expect(traceLine(step, step: 2, changed: 3, isHaltStep: false) == "step 2: q_halt − q_continue = -0.800, 3 cell(s) changed")
-        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 3, changed: 0, isHaltStep: true, isFirstHalt: true)
+        #expect(traceLine(step, step: 2, changed: 3, isAnswer: false, isLast: false, isFirstHalt: false) == "step 2: q_halt − q_continue = -0.800, 3 cell(s) changed")
+        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 3, changed: 0, isAnswer: true, isLast: false, isFirstHalt: true)
             .hasSuffix("+3.000, 0 cell(s) changed  ← > 0: the model stops here"))
-        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 3, changed: 0, isHaltStep: false, isFirstHalt: true)
+        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 3, changed: 0, isAnswer: false, isLast: false, isFirstHalt: true)
             .hasSuffix("← > 0: the Q head says halt here (--halt early answers here)"))
-        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 16, changed: 0, isHaltStep: true)
+        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 2, qContinue: -1), step: 16, changed: 0, isAnswer: true, isLast: true, isFirstHalt: false)
             .hasSuffix("← the answer (its last step)"))
+        #expect(traceLine(ReasoningStep(prediction: [], qHalt: 4, qContinue: -1), step: 4, changed: 0, isAnswer: true, isLast: false, isFirstHalt: false)
+            .hasSuffix("← the answer (the first step past --halt-margin)"))
         let solver = try Solver.shipped()
         var cells = try Sudoku(parsing: "534678912672195348198342567859761423426853791713924856961537284287419635345286179").cells
         for i in 0..<45 { cells[i] = 0 }

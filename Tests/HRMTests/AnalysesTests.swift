@@ -156,7 +156,7 @@ import Training
         let halting = report.points.filter { $0.mode == .qHalt }
         #expect(halting.map(\.label) == ["Q head, M_max 1", "Q head, M_max 2", "Q head, M_max 4"])  // and the trained 4
         for (cap, point) in zip([1, 2, 4], halting) {
-            let early = Evaluator.evaluate(model: model, split: split, batchSize: 3, maxSteps: cap, haltEarly: true)
+            let early = Evaluator.evaluate(model: model, split: split, batchSize: 3, maxSteps: cap, answer: .early)
             #expect(abs(point.calls - early.meanSteps) < 1e-12 && abs(point.exactAccuracy - early.exactAccuracy) < 1e-12, "M_max \(cap)")
         }
         #expect(!report.points.contains { $0.mode == .rulesViews || $0.mode == .qTrajectories }, "4×4 data: no Sudoku modes")
@@ -201,7 +201,7 @@ import Training
         #expect(report.puzzles == 7 && report.models.map(\.name) == ["a", "f"])
         let (a, f) = (report.models[0], report.models[1])
         #expect(a.actEnabled && !f.actEnabled && a.trainedMaxSteps == 2 && f.trainedMaxSteps == 3)
-        let early = Evaluator.evaluate(model: actModel, split: split, batchSize: 3, maxSteps: 2, haltEarly: true)
+        let early = Evaluator.evaluate(model: actModel, split: split, batchSize: 3, maxSteps: 2, answer: .early)
         #expect(a.meanSteps == 1 && early.meanSteps == 1 && abs(a.exactAccuracy - early.exactAccuracy) < 1e-12)
         let full = Evaluator.evaluate(model: fixedModel, split: split, batchSize: 3, maxSteps: 12)
         #expect(f.meanSteps == 3 && f.exactAccuracy == full.exactAccuracyPerStep[2])

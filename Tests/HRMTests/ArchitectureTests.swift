@@ -154,7 +154,7 @@ import TestSupport
         // The application layer takes it as it takes HRM.
         let solver = try Solver(checkpoint: dir.appendingPathComponent("straight/model.safetensors"))
         let test = try #require(dataset.splits["test"])
-        let report = Evaluator.evaluate(model: solver.model, split: test, batchSize: 4, haltEarly: true, limit: 4)
+        let report = Evaluator.evaluate(model: solver.model, split: test, batchSize: 4, answer: .early, limit: 4)
         #expect(report.count == 4 && report.meanSteps >= 1)
     }
 

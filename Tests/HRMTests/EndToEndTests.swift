@@ -66,7 +66,7 @@ import TestSupport
         let model = try Checkpoint.load(from: dir.appendingPathComponent("straight/model.safetensors"))
         let report = Evaluator.evaluate(model: model, split: dataset.splits["test"]!, batchSize: 8, maxSteps: 6)
         #expect(report.count == 8 && report.exactAccuracyPerStep.count == 6)
-        let early = Evaluator.evaluate(model: model, split: dataset.splits["test"]!, batchSize: 8, haltEarly: true)
+        let early = Evaluator.evaluate(model: model, split: dataset.splits["test"]!, batchSize: 8, answer: .early)
         #expect(early.meanSteps <= Double(model.reasoningConfiguration.haltMaxSteps))
 
         let test = dataset.splits["test"]!

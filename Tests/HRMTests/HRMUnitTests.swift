@@ -244,7 +244,7 @@ import Tensors
         let tokens = (0..<(b * 16)).map { _ in Int32.random(in: 1...10, using: &rng) }
         let ids = [Int32](repeating: 0, count: b)
         let full = Evaluator.trace(model: model, inputs: tokens, puzzleIdentifiers: ids, steps: 6)
-        let early = Evaluator.trace(model: model, inputs: tokens, puzzleIdentifiers: ids, steps: 6, haltEarly: true)
+        let early = Evaluator.trace(model: model, inputs: tokens, puzzleIdentifiers: ids, steps: 6, answer: .early)
         var lengths: Set<Int> = []
         for row in 0..<b {
             let stop = (full[row].firstIndex { $0.qHalt > $0.qContinue } ?? 5) + 1
@@ -260,7 +260,7 @@ import Tensors
         // With a margin, a row stops where q_halt − q_continue first exceeds it: later, or never.
         let margins = full.flatMap { $0.map(\.haltMargin) }.filter { $0 > 0 }.sorted()
         let m = try #require(margins.dropFirst(margins.count / 2).first, "no step says halt")
-        let surer = Evaluator.trace(model: model, inputs: tokens, puzzleIdentifiers: ids, steps: 6, haltEarly: true, haltMargin: m)
+        let surer = Evaluator.trace(model: model, inputs: tokens, puzzleIdentifiers: ids, steps: 6, answer: .firstHalt(margin: m))
         var later = 0
         for row in 0..<b {
             let stop = (full[row].firstIndex { $0.qHalt - $0.qContinue > m } ?? 5) + 1

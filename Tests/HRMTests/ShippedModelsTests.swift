@@ -61,12 +61,17 @@ import Testing
         #expect(solver.model.reasoningConfiguration.architecture == .trm, "the default shipped model is the TRM")
         // By default the answer is the last step's (as eval measures the model alone) ...
         #expect(s.haltStep == s.trace.count && s.trace.count == solver.model.reasoningConfiguration.haltMaxSteps)
-        // ... and with haltEarly the first step the halting rule fires (TRM: q_halt > 0).
-        solver.haltEarly = true
+        // ... with .early the first step the halting rule fires (TRM: q_halt > 0).
+        solver.answer = .early
         let early = try solver.solve(try Sudoku(parsing: "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"))
         let first = early.trace.firstIndex { $0.qHalt > 0 }.map { $0 + 1 } ?? early.trace.count
         #expect(early.haltStep == first && early.trace[early.haltStep - 1].halts == (early.trace[early.haltStep - 1].haltMargin > 0))
         #expect(early.answer == early.steps[first - 1] && s.answer == s.steps[s.steps.count - 1])
+        // ... and with a margin the first step whose q_halt exceeds it: never sooner.
+        solver.answer = .firstHalt(margin: 3)
+        let surer = try solver.solve(try Sudoku(parsing: "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"))
+        let past = surer.trace.firstIndex { $0.qHalt > 3 }.map { $0 + 1 } ?? surer.trace.count
+        #expect(surer.haltStep == past && past >= first)
     }
 
     /// A puzzle with several solutions is said to have them (not called wrong).
