@@ -98,7 +98,7 @@ import Tensors
             let view = augmentation.apply(pair.puzzle), solved = augmentation.apply(pair.solution)
             let blanks = (0..<81).filter { view.cells[$0] == 0 }
             let wanted = Int((Double(blanks.count) * 0.15).rounded())
-            try #require(blanks.count >= 40 + wanted)
+            try #require(blanks.count >= 42 + wanted)
             // The model's answer: the solution, except that the surest blank repeats the digit of a
             // less sure blank in its row (both then clash; neither may be written in).
             var prediction = SudokuDataset.tokens(solved).map(Int32.init)
@@ -110,12 +110,17 @@ import Tensors
             for (k, cell) in blanks.enumerated() where k >= 40 { confidence[cell] = 0.9 - Float(k) / 1000 }
             let step = ReasoningStep(prediction: prediction, qHalt: 0, qContinue: 0, confidence: confidence)
             let more = try #require(SudokuViews.committing(step, to: pair.puzzle, augmentation: augmentation, fraction: 0.15))
-            // The `wanted` surest blanks that do not clash: blanks 40, 41, …, in the puzzle's own cells.
+            // The `wanted` surest blanks that do not clash: blanks 40, 41, …, less any that holds the
+            // wrong cell's digit in its column or box (it clashes with the wrong cell too), in the
+            // puzzle's own cells.
+            let digit = Int(prediction[wrong]) - 1
+            func peers(_ a: Int, _ b: Int) -> Bool { a / 9 == b / 9 || a % 9 == b % 9 || (a / 27 == b / 27 && a % 9 / 3 == b % 9 / 3) }
+            let surest = blanks[40...].filter { !(Int(solved.cells[$0]) == digit && peers($0, wrong)) }.prefix(wanted)
             let written = (0..<81).filter { pair.puzzle.cells[$0] == 0 && more.cells[$0] != 0 }
             func puzzleCell(_ viewCell: Int) -> Int {
                 (0..<81).first { augmentation.invert(Sudoku(cells: (0..<81).map { $0 == viewCell ? 1 : 0 })).cells[$0] != 0 }!
             }
-            #expect(Set(written) == Set(blanks[40..<(40 + wanted)].map(puzzleCell)))
+            #expect(Set(written) == Set(surest.map(puzzleCell)))
             #expect(written.allSatisfy { more.cells[$0] == pair.solution.cells[$0] })
             #expect((0..<81).allSatisfy { pair.puzzle.cells[$0] == 0 || more.cells[$0] == pair.puzzle.cells[$0] })
             #expect(more.isConsistent)
@@ -174,7 +179,7 @@ import Tensors
     static let model = Result {
         try ModelPackage(directory: shippedModelDirectory.deletingLastPathComponent().appendingPathComponent(ShippedModels.sudoku9x9TRM)).model
     }
-    static let hard = SudokuDataset.generate(count: 12, generator: SudokuGenerator(minimumRating: 20), seed: 91)
+    static let hard = SudokuDataset.generate(count: 12, generator: SudokuGenerator(minimumRating: 20), seed: 93)  // the plain run solves 6 of these 12 (at seed 91, since the generator's streams were fixed, 10, leaving views nothing to add)
 
     @Test func theQHeadChoosesItsHighestRatedRunAndTrajectoryZeroIsThePlainRun() throws {
         let model = try Self.model.get()

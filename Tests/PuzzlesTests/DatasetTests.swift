@@ -25,6 +25,21 @@ import TestSupport
         }
     }
 
+    /// Generated items come from streams that never overlap: rated puzzles (drawn again and
+    /// again until one rates high enough) are all different, and so are their solutions. With
+    /// item i seeded at seed + γ·(i + 1), item i + 1's stream was item i's shifted by one draw,
+    /// and about half of a rated set repeated another item's puzzle.
+    @Test func ratedPuzzlesFromOneSeedAreAllDifferent() {
+        let rated = SudokuDataset.generate(count: 40, generator: SudokuGenerator(minimumRating: 20), seed: 41)
+        #expect(rated.allSatisfy { $0.rating >= 20 })
+        #expect(Set(rated.map(\.puzzle.cells)).count == rated.count)
+        #expect(Set(rated.map(\.solution.cells)).count == rated.count)
+        // Neighbouring items' streams share no draws.
+        var a = SplitMix(seed: 41, item: 0), b = SplitMix(seed: 41, item: 1)
+        let first = (0..<64).map { _ in a.next() }, second = Set((0..<64).map { _ in b.next() })
+        #expect(first.allSatisfy { !second.contains($0) })
+    }
+
     @Test func writesAndReadsTheReferenceLayout() throws {
         let dir = try temporaryDirectory().appendingPathComponent("sudoku")
         let d = smallSudokuDataset()

@@ -49,8 +49,9 @@ public enum SudokuDataset {
         }
     }
 
-    /// `count` items made on all cores; item i comes from its own `SplitMix` seeded by
-    /// (`seed`, i), so the same seed gives the same items whatever the thread count.
+    /// `count` items made on all cores; item i comes from its own `SplitMix(seed:item:)`, so the
+    /// same seed gives the same items whatever the thread count, and no two items' streams
+    /// overlap.
     static func generateInParallel<T>(count: Int, seed: UInt64, progress: @escaping @Sendable (Int) -> Void,
                                       make: (inout SplitMix) -> T) -> [T] {
         let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
@@ -62,7 +63,7 @@ public enum SudokuDataset {
             DispatchQueue.concurrentPerform(iterations: workers) { w in
                 var i = w
                 while i < count {
-                    var rng = SplitMix(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(i + 1))
+                    var rng = SplitMix(seed: seed, item: i)
                     results[i] = make(&rng)
                     progress(counter.increment())
                     i += workers
@@ -77,9 +78,23 @@ public enum SudokuDataset {
 public struct SplitMix: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
+
+    /// The stream of item `index` of a collection drawn from `seed`, its starting state hashed
+    /// from both. (Seeding item i with seed + γ·(i + 1), γ the stream's own increment, made
+    /// item i + 1's stream item i's shifted by one draw; a generator that rejects and draws
+    /// again — rated Sudokus — then gave many items the same puzzle.)
+    public init(seed: UInt64, item index: Int) {
+        state = Self.mix(seed ^ Self.mix(UInt64(truncatingIfNeeded: index) &+ 0x6A09_E667_F3BC_C909))
+    }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
+        return Self.mix(state)
+    }
+
+    /// SplitMix64's output function (a bijection of 64-bit values).
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
