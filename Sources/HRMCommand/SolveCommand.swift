@@ -283,10 +283,10 @@ struct SolveCommand: ParsableCommand {
 /// is positive).
 func printTrace<P>(_ s: Solution<P>, cells: (P) -> [String], columns: Int, highlight: Bool) {
     var previous: [String]? = nil
+    let firstHalt = s.trace.firstIndex(where: \.halts).map { $0 + 1 }
     for (k, step) in s.steps.enumerated() {
         let now = cells(step)
         let changed = previous.map { p in zip(p, now).filter { $0 != $1 }.count } ?? now.count
-        let firstHalt = s.trace.firstIndex(where: \.halts).map { $0 + 1 }
         print(traceLine(s.trace[k], step: k + 1, changed: changed, isAnswer: k + 1 == s.haltStep,
                         isLast: k + 1 == s.steps.count, isFirstHalt: k + 1 == firstHalt))
         print(TraceRenderer.grid(now, previous: previous, columns: columns, highlight: highlight))

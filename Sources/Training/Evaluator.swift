@@ -175,7 +175,8 @@ public enum Evaluator {
     /// the given one (`AnswerStep.early`: where its Q head says halt) and leaves the batch, so
     /// later steps compute only the rows still thinking: evaluation cost follows the Q head.
     /// Its trace then ends at that step. `until`, when given, stops a row the same way when it
-    /// returns true for (the row, its step), e.g. when a checker accepts the answer. `withConfidence` fills each step's `confidence`.
+    /// returns true for (the row, its step), e.g. when a checker accepts the answer.
+    /// `withConfidence` fills each step's `confidence`.
     /// `startNoise` (one per row) perturbs each row's initial states
     /// (`AdaptiveComputation.startNoise`), for test-time trajectories.
     public static func trace(model: any ReasoningModel, inputs: [Int32], puzzleIdentifiers: [Int32],
